@@ -1,0 +1,194 @@
+"""The one wrapper around xero-python. Frappe-free.
+
+Every Accounting API call goes through `XeroClient.call`: it takes a place from the tenant's shared
+rate limiter, sends through the official SDK (so headers, idempotency keys and URLs are the SDK's),
+feeds Xero's remaining-calls headers back to the limiter, and turns failures into core.errors types.
+Bodies are Xero's JSON (PascalCase dicts), parsed with Decimal so amounts stay exact.
+"""
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import urllib3
+from xero_python.accounting import AccountingApi
+from xero_python.api_client import ApiClient, Configuration
+from xero_python.api_client.oauth2 import OAuth2Token
+from xero_python.exceptions import HTTPStatusException
+from xero_python.identity import IdentityApi
+
+from xero_integration.core.errors import (
+	XeroAuthError,
+	XeroError,
+	XeroNotFound,
+	XeroRateLimited,
+	XeroUnavailable,
+	XeroValidationError,
+)
+from xero_integration.core.oauth import XERO_API_URL
+from xero_integration.core.ratelimit import RateLimitWait, TenantRateLimiter
+
+# (connect, read) seconds; a read timeout on a write is an "uncertain" outcome, never a failure.
+DEFAULT_TIMEOUT = (10, 60)
+# Inline 429 retries: after these the caller reschedules the work instead of holding a worker.
+MAX_RATE_LIMIT_RETRIES = 3
+
+TokenProvider = Callable[[bool], str]
+
+
+@dataclass
+class XeroResponse:
+	status: int
+	headers: dict = field(default_factory=dict)
+	body: dict | None = None
+
+
+def parse_json(raw: bytes | str | None):
+	if not raw:
+		return None
+	try:
+		return json.loads(raw, parse_float=Decimal)
+	except ValueError:
+		return None
+
+
+class XeroClient:
+	"""One organisation's Accounting API. Not thread-safe (neither is the SDK): one per job."""
+
+	def __init__(
+		self,
+		tenant_id: str | None,
+		token_provider: TokenProvider,
+		*,
+		api_url: str = XERO_API_URL,
+		limiter: TenantRateLimiter | None = None,
+		max_wait: float = 60.0,
+		timeout=DEFAULT_TIMEOUT,
+	):
+		self.tenant_id = tenant_id
+		self.limiter = limiter
+		self.max_wait = max_wait
+		self.timeout = timeout
+		self._token_provider = token_provider
+		self._access_token = None
+		api_client = ApiClient(
+			Configuration(oauth2_token=OAuth2Token()),
+			oauth2_token_getter=self._sdk_token,
+			oauth2_token_saver=lambda token: None,
+		)
+		self.accounting = AccountingApi(api_client, base_url=f"{api_url.rstrip('/')}/api.xro/2.0")
+		self.identity = IdentityApi(api_client, base_url=api_url.rstrip("/"))
+		self.calls = 0
+
+	def _sdk_token(self) -> dict:
+		# expires_at None: the SDK must never refresh on its own; sync/connection.py does, under a lock.
+		return {
+			"access_token": self._access_token,
+			"token_type": "Bearer",
+			"scope": "",
+			"expires_in": None,
+			"expires_at": None,
+		}
+
+	def call(self, operation: str, *args, **params) -> XeroResponse:
+		"""Run an AccountingApi method by name for this tenant, e.g. call("get_invoices", page=1)."""
+		return self._send(getattr(self.accounting, operation), (self.tenant_id, *args), params)
+
+	def connections(self) -> list[dict]:
+		return self._send(self.identity.get_connections, (), {}, limited=False).body or []
+
+	def delete_connection(self, connection_id: str) -> None:
+		self._send(self.identity.delete_connection, (connection_id,), {}, limited=False)
+
+	def _send(self, method, args, params, limited: bool = True) -> XeroResponse:
+		refreshed, rate_limited = False, 0
+		while True:
+			# The provider returns the stored token, refreshing it (under a lock) when it is due.
+			self._access_token = self._token_provider(False)
+			try:
+				return self._send_once(method, args, params, limited)
+			except XeroAuthError:
+				if refreshed:
+					raise
+				# Revoked or expired early: one forced refresh, then the refusal stands.
+				refreshed = True
+				self._token_provider(True)
+			except XeroRateLimited as e:
+				rate_limited += 1
+				if not self.limiter or e.problem == "day" or rate_limited > MAX_RATE_LIMIT_RETRIES:
+					raise
+
+	def _send_once(self, method, args, params, limited: bool) -> XeroResponse:
+		permit = None
+		if limited and self.limiter:
+			try:
+				permit = self.limiter.acquire(self.max_wait)
+			except RateLimitWait as e:
+				raise XeroRateLimited(str(e), retry_after=e.wait_seconds, problem=e.reason, status=None)
+		try:
+			self.calls += 1
+			data, status, headers = method(
+				*args,
+				**params,
+				_return_http_data_only=False,
+				_preload_content=False,
+				_request_timeout=self.timeout,
+			)
+			response = XeroResponse(status, dict(headers or {}), parse_json(data.data))
+		except HTTPStatusException as e:
+			response = XeroResponse(e.status, dict(e.headers or {}), parse_json(e.body))
+		except urllib3.exceptions.HTTPError as e:
+			raise XeroUnavailable(f"Xero did not answer: {type(e).__name__}", uncertain=True) from e
+		finally:
+			if permit:
+				permit.release()
+		if limited and self.limiter:
+			self.limiter.observe(response.status, response.headers)
+		if response.status >= 300:
+			raise error_for(response)
+		return response
+
+
+def error_for(response: XeroResponse) -> XeroError:
+	status, body = response.status, response.body
+	headers = {k.lower(): v for k, v in response.headers.items()}
+	if status == 429:
+		return XeroRateLimited(
+			"Xero asked us to slow down",
+			retry_after=float(headers.get("retry-after") or 1),
+			problem=headers.get("x-rate-limit-problem", "minute"),
+		)
+	if status in (401, 403):
+		return XeroAuthError(_error_text(body) or "Xero refused the access token", status=status, body=body)
+	if status == 404:
+		return XeroNotFound("Xero has no such document", status=status, body=body)
+	if status >= 500:
+		return XeroUnavailable(f"Xero is unavailable (HTTP {status})", status=status, body=body)
+	messages = validation_messages(body)
+	return XeroValidationError(
+		"; ".join(messages) or f"Xero refused the request (HTTP {status})",
+		status=status,
+		body=body,
+		messages=messages,
+	)
+
+
+def validation_messages(body) -> list[str]:
+	"""Xero's plain-language messages from a ValidationException body or one element of a batch."""
+	if not isinstance(body, dict):
+		return []
+	messages = [e.get("Message", "") for e in body.get("ValidationErrors") or [] if isinstance(e, dict)]
+	for element in body.get("Elements") or []:
+		messages.extend(validation_messages(element))
+	if not messages:
+		text = _error_text(body)
+		if text:
+			messages.append(text)
+	return [m for m in messages if m]
+
+
+def _error_text(body) -> str:
+	if not isinstance(body, dict):
+		return ""
+	return str(body.get("Detail") or body.get("Message") or body.get("Title") or "")
