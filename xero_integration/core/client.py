@@ -34,7 +34,8 @@ DEFAULT_TIMEOUT = (10, 60)
 # Inline 429 retries: after these the caller reschedules the work instead of holding a worker.
 MAX_RATE_LIMIT_RETRIES = 3
 
-TokenProvider = Callable[[bool], str]
+# Called with None for the current token, or with a token Xero refused to get a fresh one.
+TokenProvider = Callable[[str | None], str]
 
 
 @dataclass
@@ -105,7 +106,7 @@ class XeroClient:
 		refreshed, rate_limited = False, 0
 		while True:
 			# The provider returns the stored token, refreshing it (under a lock) when it is due.
-			self._access_token = self._token_provider(False)
+			self._access_token = self._token_provider(None)
 			try:
 				return self._send_once(method, args, params, limited)
 			except XeroAuthError:
@@ -113,7 +114,7 @@ class XeroClient:
 					raise
 				# Revoked or expired early: one forced refresh, then the refusal stands.
 				refreshed = True
-				self._token_provider(True)
+				self._token_provider(self._access_token)
 			except XeroRateLimited as e:
 				rate_limited += 1
 				if not self.limiter or e.problem == "day" or rate_limited > MAX_RATE_LIMIT_RETRIES:

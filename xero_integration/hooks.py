@@ -1,0 +1,33 @@
+app_name = "xero_integration"
+app_title = "Xero Integration"
+app_publisher = "xero_integration developers"
+app_description = "Two-way sync between ERPNext and Xero"
+app_email = "dev@example.com"
+app_license = "mit"
+required_apps = ["erpnext"]
+
+before_install = "xero_integration.install.before_install"
+after_install = "xero_integration.install.after_install"
+after_migrate = "xero_integration.install.after_migrate"
+before_uninstall = "xero_integration.install.before_uninstall"
+
+# Handlers only write outbox rows in the user's transaction; workers talk to Xero after commit.
+_SUBMITTABLE_EVENTS = {
+	"on_submit": "xero_integration.sync.events.queue_document",
+	"on_cancel": "xero_integration.sync.events.queue_cancellation",
+}
+doc_events = {
+	"Customer": {"on_update": "xero_integration.sync.events.queue_party"},
+	"Supplier": {"on_update": "xero_integration.sync.events.queue_party"},
+	"Sales Invoice": _SUBMITTABLE_EVENTS,
+	"Purchase Invoice": _SUBMITTABLE_EVENTS,
+	"Payment Entry": _SUBMITTABLE_EVENTS,
+}
+
+scheduler_events = {
+	# Safety net: rows whose after-commit job was lost (worker died, Redis flushed) are drained here.
+	"cron": {"* * * * *": ["xero_integration.sync.push.drain_all"]},
+}
+
+# Xero Sync Log.clear_old_logs keeps failures: only settled rows older than this are removed.
+default_log_clearing_doctypes = {"Xero Sync Log": 30}

@@ -1,0 +1,80 @@
+"""Install, migrate and uninstall: the role, the custom fields, and nothing more."""
+
+import frappe
+from frappe.custom.doctype.custom_field.custom_field import create_custom_fields
+
+XERO_MANAGER = "Xero Manager"
+SYNCED_DOCTYPES = ("Customer", "Supplier", "Sales Invoice", "Purchase Invoice", "Payment Entry")
+
+
+def custom_fields() -> dict:
+	fields = [
+		{
+			"fieldname": "xero_section",
+			"fieldtype": "Section Break",
+			"label": "Xero",
+			"collapsible": 1,
+		},
+		{
+			"fieldname": "xero_id",
+			"fieldtype": "Data",
+			"label": "Xero ID",
+			"insert_after": "xero_section",
+			"read_only": 1,
+			"no_copy": 1,
+			"search_index": 1,
+		},
+		{
+			"fieldname": "xero_status",
+			"fieldtype": "Data",
+			"label": "Xero Status",
+			"insert_after": "xero_id",
+			"read_only": 1,
+			"no_copy": 1,
+			"in_standard_filter": 1,
+		},
+		{
+			"fieldname": "xero_last_synced",
+			"fieldtype": "Datetime",
+			"label": "Last Synced with Xero",
+			"insert_after": "xero_status",
+			"read_only": 1,
+			"no_copy": 1,
+		},
+	]
+	return {doctype: [dict(field) for field in fields] for doctype in SYNCED_DOCTYPES}
+
+
+def before_install():
+	ensure_role()
+
+
+def after_install():
+	ensure_custom_fields()
+
+
+def after_migrate():
+	ensure_role()
+	ensure_custom_fields()
+
+
+def ensure_role():
+	if not frappe.db.exists("Role", XERO_MANAGER):
+		frappe.get_doc({"doctype": "Role", "role_name": XERO_MANAGER, "desk_access": 1}).insert(
+			ignore_permissions=True
+		)
+
+
+def ensure_custom_fields():
+	create_custom_fields(custom_fields(), ignore_validate=True, update=True)
+
+
+def before_uninstall():
+	for doctype, fields in custom_fields().items():
+		for field in fields:
+			name = f"{doctype}-{field['fieldname']}"
+			if frappe.db.exists("Custom Field", name):
+				frappe.delete_doc("Custom Field", name, ignore_permissions=True, force=True)
+		frappe.clear_cache(doctype=doctype)
+	if frappe.db.exists("Role", XERO_MANAGER):
+		frappe.delete_doc("Role", XERO_MANAGER, ignore_permissions=True, force=True)

@@ -1,0 +1,261 @@
+"""Tokens and organisations: connect, refresh under a lock, test, disconnect.
+
+The refresh token rotates on every refresh and the previous one dies 30 minutes later, so two
+workers refreshing at once is how integrations lose their connection. Every refresh here happens
+while holding a row lock on the stored expiry (SELECT ... FOR UPDATE), and re-reads the stored
+token after taking it: the first worker refreshes, the others find a fresh token and use it.
+"""
+
+import time
+
+import frappe
+from frappe import _
+from frappe.utils import get_url
+from frappe.utils.password import decrypt, get_decrypted_password, set_encrypted_password
+
+from xero_integration.core import oauth
+from xero_integration.core.client import XeroClient
+from xero_integration.core.ratelimit import Limits, TenantRateLimiter
+
+SETTINGS = "Xero Settings"
+STATE_TTL_SECONDS = 600
+
+
+def login_url() -> str:
+	return frappe.conf.get("xero_login_url") or oauth.XERO_LOGIN_URL
+
+
+def identity_url() -> str:
+	return frappe.conf.get("xero_identity_url") or oauth.XERO_IDENTITY_URL
+
+
+def api_url() -> str:
+	return frappe.conf.get("xero_api_url") or oauth.XERO_API_URL
+
+
+def redirect_uri() -> str:
+	return get_url("/api/method/xero_integration.api.oauth_callback")
+
+
+def rate_limits() -> Limits:
+	"""Xero's limits, or a site's own (site config `xero_rate_limits`, e.g. a time-scaled emulator)."""
+	return Limits(**(frappe.conf.get("xero_rate_limits") or {}))
+
+
+def client_for(organisation: str | None = None, *, max_wait: float = 60.0) -> XeroClient:
+	"""The XeroClient for one organisation (by tenant id), or for the identity endpoints when None."""
+	limiter = TenantRateLimiter(frappe.cache, organisation, rate_limits()) if organisation else None
+	return XeroClient(organisation, get_access_token, api_url=api_url(), limiter=limiter, max_wait=max_wait)
+
+
+def _credentials() -> tuple[str, str | None]:
+	client_id = (frappe.db.get_single_value(SETTINGS, "client_id") or "").strip()
+	if not client_id:
+		frappe.throw(_("Enter the Client ID of your Xero app in Xero Settings first."))
+	secret = get_decrypted_password(SETTINGS, SETTINGS, "client_secret", raise_exception=False)
+	return client_id, secret or None
+
+
+# ---- Authorization code flow -------------------------------------------------------------------
+
+
+def _state_key(state: str) -> str:
+	return f"{frappe.local.site}:xero_integration:oauth_state:{state}"
+
+
+def start_authorization() -> str:
+	"""The Xero consent URL; `state` is bound to this user's session and used once."""
+	client_id, _secret = _credentials()
+	scopes = frappe.db.get_single_value(SETTINGS, "scopes") or oauth.DEFAULT_SCOPES
+	state = oauth.new_state()
+	verifier, challenge = oauth.new_pkce_pair()
+	frappe.cache.set(
+		_state_key(state),
+		frappe.as_json({"user": frappe.session.user, "sid": frappe.session.sid, "verifier": verifier}),
+		ex=STATE_TTL_SECONDS,
+	)
+	return oauth.authorization_url(login_url(), client_id, redirect_uri(), scopes, state, challenge)
+
+
+def complete_authorization(code: str | None, state: str | None) -> list[str]:
+	"""Check state, exchange the code, store tokens, record the organisations. Returns their names."""
+	if not state:
+		frappe.throw(_("Xero did not return the sign-in state. Start again with Connect to Xero."))
+	# GETDEL makes the state single-use even if the callback is replayed concurrently.
+	raw = frappe.cache.getdel(_state_key(state))
+	pending = frappe.parse_json(raw) if raw else None
+	if not pending or pending.get("user") != frappe.session.user or pending.get("sid") != frappe.session.sid:
+		frappe.throw(
+			_("This Xero sign-in is not valid any more (expired, already used, or started by someone else)."),
+			frappe.PermissionError,
+		)
+	if not code:
+		frappe.throw(_("Xero did not return an authorisation code. Start again with Connect to Xero."))
+	client_id, secret = _credentials()
+	tokens = oauth.exchange_code(identity_url(), client_id, secret, code, redirect_uri(), pending["verifier"])
+	_store_tokens(tokens)
+	frappe.db.set_single_value(
+		SETTINGS, {"connection_status": "Connected", "connected_by": frappe.session.user}
+	)
+	names = record_organisations()
+	frappe.db.commit()
+	return names
+
+
+def connect_custom_connection() -> list[str]:
+	"""Custom Connections (client_credentials): one organisation, no consent screen, no refresh token."""
+	_refresh_locked(rejected_token="")
+	frappe.db.set_single_value(SETTINGS, "connection_status", "Connected")
+	names = record_organisations()
+	frappe.db.commit()
+	return names
+
+
+def record_organisations() -> list[str]:
+	"""Create or update one Xero Organisation per organisation the consent covers."""
+	client = client_for(None)
+	names = []
+	for connection in client.connections():
+		if connection.get("tenantType") != "ORGANISATION":
+			continue
+		tenant_id = connection["tenantId"]
+		details = (client_for(tenant_id).call("get_organisations").body or {}).get("Organisations") or [{}]
+		values = {
+			"organisation_name": connection.get("tenantName") or details[0].get("Name"),
+			"connection_id": connection.get("id"),
+			"status": "Connected",
+			"base_currency": details[0].get("BaseCurrency"),
+			"short_code": details[0].get("ShortCode"),
+		}
+		if not frappe.db.exists("Currency", values["base_currency"]):
+			values["base_currency"] = None
+		if frappe.db.exists("Xero Organisation", tenant_id):
+			organisation = frappe.get_doc("Xero Organisation", tenant_id)
+			organisation.update(values)
+		else:
+			organisation = frappe.get_doc({"doctype": "Xero Organisation", "tenant_id": tenant_id, **values})
+		organisation.save(ignore_permissions=True)
+		names.append(organisation.organisation_name)
+	return names
+
+
+# ---- Tokens ------------------------------------------------------------------------------------
+
+
+def get_access_token(rejected_token: str | None = None) -> str:
+	"""A valid access token, refreshed (once, across all workers) when due or when Xero refused
+	`rejected_token`."""
+	if rejected_token is None:
+		expires_at = float(frappe.db.get_single_value(SETTINGS, "token_expires_at") or 0)
+		if expires_at - oauth.REFRESH_MARGIN_SECONDS > time.time():
+			token = get_decrypted_password(SETTINGS, SETTINGS, "access_token", raise_exception=False)
+			if token:
+				return token
+	return _refresh_locked(rejected_token)
+
+
+def _refresh_locked(rejected_token: str | None) -> str:
+	# Locking reads see the latest committed values whatever this transaction's snapshot is, and
+	# make every other refresher wait here until we commit the rotated token.
+	expires_at = float(_locked_single_value("token_expires_at") or 0)
+	stored_access = _locked_password("access_token")
+	still_valid = expires_at - oauth.REFRESH_MARGIN_SECONDS > time.time()
+	# Another worker refreshed while we waited for the lock: its token is the fresh one.
+	if stored_access and still_valid and stored_access != rejected_token:
+		frappe.db.commit()
+		return stored_access
+	client_id, secret = _credentials()
+	try:
+		if frappe.db.get_single_value(SETTINGS, "connection_type") == "Custom Connection":
+			scopes = frappe.db.get_single_value(SETTINGS, "scopes") or oauth.DEFAULT_SCOPES
+			tokens = oauth.client_credentials(identity_url(), client_id, secret, scopes)
+		else:
+			refresh_token = _locked_password("refresh_token")
+			if not refresh_token:
+				frappe.throw(_("Xero is not connected. Use Connect to Xero in Xero Settings."))
+			tokens = oauth.refresh(identity_url(), client_id, secret, refresh_token)
+	except oauth.InvalidGrant:
+		mark_reconnect_needed()
+		raise
+	_store_tokens(tokens)
+	frappe.db.commit()
+	return tokens.access_token
+
+
+def _locked_single_value(fieldname: str):
+	row = frappe.db.sql(
+		"select value from `tabSingles` where doctype=%s and field=%s for update", (SETTINGS, fieldname)
+	)
+	return row[0][0] if row else None
+
+
+def _locked_password(fieldname: str) -> str | None:
+	row = frappe.db.sql(
+		"select `password` from `__Auth` where doctype=%s and name=%s and fieldname=%s for update",
+		(SETTINGS, SETTINGS, fieldname),
+	)
+	return decrypt(row[0][0]) if row and row[0][0] else None
+
+
+def _store_tokens(tokens: oauth.TokenSet) -> None:
+	set_encrypted_password(SETTINGS, SETTINGS, tokens.access_token, "access_token")
+	if tokens.refresh_token:
+		set_encrypted_password(SETTINGS, SETTINGS, tokens.refresh_token, "refresh_token")
+	frappe.db.set_single_value(SETTINGS, "token_expires_at", tokens.expires_at)
+
+
+def mark_reconnect_needed() -> None:
+	"""The consent is gone (invalid_grant): stop trying, tell the Xero Managers once."""
+	already = frappe.db.get_single_value(SETTINGS, "connection_status") == "Reconnect Needed"
+	frappe.db.set_single_value(SETTINGS, "connection_status", "Reconnect Needed")
+	frappe.db.set_value("Xero Organisation", {"status": "Connected"}, "status", "Reconnect Needed")
+	if not already:
+		_notify_managers(
+			_("Xero needs to be reconnected"),
+			_("Xero refused the stored sign-in. Open Xero Settings and press Connect to Xero."),
+		)
+	frappe.db.commit()
+
+
+def _notify_managers(subject: str, message: str) -> None:
+	for user in frappe.get_all(
+		"Has Role", filters={"role": "Xero Manager", "parenttype": "User"}, pluck="parent"
+	):
+		frappe.get_doc(
+			{
+				"doctype": "Notification Log",
+				"for_user": user,
+				"type": "Alert",
+				"subject": subject,
+				"email_content": message,
+				"document_type": SETTINGS,
+				"document_name": SETTINGS,
+			}
+		).insert(ignore_permissions=True)
+
+
+# ---- Test and disconnect -----------------------------------------------------------------------
+
+
+def test_connection(organisation: str) -> str:
+	body = client_for(organisation, max_wait=10).call("get_organisations").body or {}
+	name = (body.get("Organisations") or [{}])[0].get("Name")
+	return name
+
+
+def disconnect(organisation: str) -> None:
+	"""Remove one organisation's connection; revoke the consent when none is left."""
+	doc = frappe.get_doc("Xero Organisation", organisation)
+	if doc.connection_id and doc.status == "Connected":
+		client_for(None).delete_connection(doc.connection_id)
+	doc.status = "Disconnected"
+	doc.save(ignore_permissions=True)
+	if not frappe.db.exists("Xero Organisation", {"status": "Connected"}):
+		refresh_token = get_decrypted_password(SETTINGS, SETTINGS, "refresh_token", raise_exception=False)
+		if refresh_token:
+			client_id, secret = _credentials()
+			oauth.revoke(identity_url(), client_id, secret, refresh_token)
+		for fieldname in ("access_token", "refresh_token"):
+			frappe.db.delete("__Auth", {"doctype": SETTINGS, "name": SETTINGS, "fieldname": fieldname})
+		frappe.db.set_single_value(SETTINGS, {"token_expires_at": 0, "connection_status": "Not Connected"})
+	frappe.db.commit()
