@@ -7,6 +7,7 @@ predict the other side's total and make any difference an explicit rounding line
 
 import datetime
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
@@ -223,3 +224,13 @@ def json_ready(value):
 	if isinstance(value, datetime.date):
 		return value.isoformat()
 	return value
+
+
+def from_xero_date(value) -> str | None:
+	"""A Xero date (date object, "YYYY-MM-DD[T...]" or the legacy "/Date(ms+zone)/") as "YYYY-MM-DD"."""
+	if not value:
+		return None
+	if isinstance(value, str) and value.startswith("/Date("):
+		millis = int(re.match(r"/Date\((-?\d+)", value).group(1))
+		return datetime.datetime.fromtimestamp(millis / 1000, tz=datetime.timezone.utc).date().isoformat()
+	return to_date_string(value)

@@ -2,9 +2,6 @@
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
-
-EMPTY: Mapping = MappingProxyType({})
 
 
 @dataclass(frozen=True)
@@ -15,9 +12,9 @@ class MappingContext:
 	account_codes: Mapping[str, str]
 	# Item Tax Template, Sales/Purchase Taxes and Charges Template, or tax account_head -> Xero TaxType
 	tax_types: Mapping[str, str]
-	item_codes: Mapping[str, str] = field(default=EMPTY)
+	item_codes: Mapping[str, str] = field(default_factory=dict)
 	# ERPNext cost center -> (Xero tracking category name, option name)
-	tracking: Mapping[str, tuple[str, str]] = field(default=EMPTY)
+	tracking: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 	rounding_account_code: str | None = None
 	no_tax_type: str = "NONE"
 	unitdp: int = 4
