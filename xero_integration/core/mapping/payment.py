@@ -1,0 +1,178 @@
+"""Payment Entry <-> Xero Payments.
+
+ERPNext pays several invoices with one Payment Entry; Xero has one Payment per invoice or credit
+note. A reference is a credit note when money flows the "wrong" way for its doctype (paying a
+customer, being paid by a supplier) or its allocated amount is negative: those are refunds of
+returns. Amounts are in the party account's currency, which is the invoice's currency.
+"""
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+from xero_integration.core.mapping.context import (
+	MappingContext,
+	MappingError,
+	Problems,
+	account_code,
+	check_currency,
+)
+from xero_integration.core.mapping.invoice import (
+	CONVERSION_RATE_PLACES,
+	PURCHASE,
+	SALES,
+	erpnext_conversion_rate,
+	xero_currency_rate,
+)
+from xero_integration.core.money import ZERO, from_xero_date, money, to_date_string, to_decimal
+
+RECEIVE, PAY = "Receive", "Pay"
+# The direction money moves for an ordinary invoice of each doctype.
+INVOICE_DIRECTION = {SALES: RECEIVE, PURCHASE: PAY}
+# Xero PaymentType -> (ERPNext payment_type, party_type, reference doctype, against a credit note)
+PAYMENT_TYPES = {
+	"ACCRECPAYMENT": (RECEIVE, "Customer", SALES, False),
+	"ACCPAYPAYMENT": (PAY, "Supplier", PURCHASE, False),
+	"ARCREDITPAYMENT": (PAY, "Customer", SALES, True),
+	"APCREDITPAYMENT": (RECEIVE, "Supplier", PURCHASE, True),
+}
+
+
+def _party_side(pe: Mapping) -> tuple[str | None, Decimal]:
+	"""The party account's currency and its rate to the company currency (company per 1 unit)."""
+	if pe["payment_type"] == RECEIVE:
+		currency = pe.get("party_account_currency") or pe.get("paid_from_account_currency")
+		return currency, to_decimal(pe.get("source_exchange_rate"))
+	currency = pe.get("party_account_currency") or pe.get("paid_to_account_currency")
+	return currency, to_decimal(pe.get("target_exchange_rate"))
+
+
+def payment_payloads(
+	pe: Mapping, ctx: MappingContext, *, xero_ids: Mapping[tuple[str, str], str]
+) -> list[dict]:
+	"""One Xero Payment per invoice or return the Payment Entry settles, partial payments included.
+
+	xero_ids maps (doctype, name) -> the Xero InvoiceID or CreditNoteID of that document.
+	"""
+	problems = Problems()
+	name = pe.get("name")
+	payment_type = pe.get("payment_type")
+	if payment_type not in (RECEIVE, PAY):
+		raise MappingError(
+			[f"Payment Entry {name} is an '{payment_type}', which has no Xero payment equivalent."]
+		)
+	bank_account = pe.get("paid_to") if payment_type == RECEIVE else pe.get("paid_from")
+	bank_code = account_code(ctx, bank_account, problems, purpose="bank")
+	currency, exchange_rate = _party_side(pe)
+	check_currency(ctx, currency, problems)
+	if to_decimal(pe.get("unallocated_amount")):
+		problems.add(
+			f"Payment Entry {name} leaves {money(pe['unallocated_amount'])} unallocated; Xero would need a "
+			"prepayment or overpayment, which is not synced: allocate it to invoices first."
+		)
+
+	payments = []
+	for reference in pe.get("references") or []:
+		doctype, reference_name = reference.get("reference_doctype"), reference.get("reference_name")
+		if doctype not in INVOICE_DIRECTION:
+			problems.add(
+				f"{doctype} {reference_name} on Payment Entry {name} cannot be paid in Xero: only invoices can."
+			)
+			continue
+		allocated = to_decimal(reference.get("allocated_amount"))
+		if not allocated:
+			continue
+		xero_id = xero_ids.get((doctype, reference_name))
+		if not xero_id:
+			problems.add(
+				f"{doctype} {reference_name} is not in Xero yet: sync it before Payment Entry {name}."
+			)
+			continue
+		is_credit_note = allocated < 0 or INVOICE_DIRECTION[doctype] != payment_type
+		payment = {
+			"CreditNote" if is_credit_note else "Invoice": {
+				"CreditNoteID" if is_credit_note else "InvoiceID": xero_id
+			},
+			"Account": {"Code": bank_code},
+			"Date": to_date_string(pe.get("posting_date")),
+			"Amount": abs(money(allocated)),
+			"Reference": pe.get("reference_no") or name,
+		}
+		if currency and currency != ctx.base_currency:
+			if exchange_rate in (ZERO, Decimal(1)):
+				problems.add(
+					f"Payment Entry {name} is in {currency} with exchange rate {exchange_rate}; set the real rate."
+				)
+			else:
+				payment["CurrencyRate"] = xero_currency_rate(exchange_rate)
+		payments.append(payment)
+	if not payments and not problems.items:
+		problems.add(f"Payment Entry {name} settles no invoice, so there is nothing to send to Xero.")
+	problems.raise_if_any()
+	return payments
+
+
+def payment_to_erpnext(payment: Mapping, ctx: MappingContext, *, reverse_accounts: Mapping[str, str]) -> dict:
+	"""A Xero Payment as a Payment Entry dict allocated to its one invoice or credit note.
+
+	The bank account is taken to be in the base currency; the party account is in the document's
+	currency. references[0] carries the Xero ID (xero_id) for the caller to resolve to an ERPNext
+	name; a credit note refund is allocated as a negative amount, as ERPNext does for returns.
+	"""
+	problems = Problems()
+	payment_id = payment.get("PaymentID")
+	kind = PAYMENT_TYPES.get(payment.get("PaymentType") or "")
+	if kind is None:
+		kind = PAYMENT_TYPES["ARCREDITPAYMENT" if payment.get("CreditNote") else "ACCRECPAYMENT"]
+		invoice_type = (payment.get("Invoice") or payment.get("CreditNote") or {}).get("Type", "")
+		if invoice_type.startswith("ACCPAY"):
+			kind = PAYMENT_TYPES["APCREDITPAYMENT" if payment.get("CreditNote") else "ACCPAYPAYMENT"]
+	payment_type, party_type, doctype, is_credit_note = kind
+	document = payment.get("CreditNote" if is_credit_note else "Invoice") or {}
+	xero_id = document.get("CreditNoteID" if is_credit_note else "InvoiceID")
+	if not xero_id:
+		problems.add(f"Xero payment {payment_id} does not say which invoice or credit note it pays.")
+	code = (payment.get("Account") or {}).get("Code")
+	bank_account = reverse_accounts.get(code)
+	if not bank_account:
+		problems.add(f"Xero account code '{code}' (payment {payment_id}) has no ERPNext account mapped.")
+	currency = document.get("CurrencyCode") or ctx.base_currency
+	check_currency(ctx, currency, problems)
+	problems.raise_if_any()
+
+	amount = money(payment.get("Amount"))
+	if currency != ctx.base_currency and to_decimal(payment.get("CurrencyRate")):
+		exchange_rate = erpnext_conversion_rate(payment["CurrencyRate"])
+		base_amount = (
+			money(payment["BankAmount"])
+			if payment.get("BankAmount") is not None
+			else money(amount / to_decimal(payment["CurrencyRate"]))
+		)
+	else:
+		exchange_rate, base_amount = to_decimal(1, CONVERSION_RATE_PLACES), amount
+	party_side = {"amount": amount, "rate": exchange_rate}
+	bank_side = {"amount": base_amount, "rate": to_decimal(1, CONVERSION_RATE_PLACES)}
+	source, target = (party_side, bank_side) if payment_type == RECEIVE else (bank_side, party_side)
+	result = {
+		"doctype": "Payment Entry",
+		"payment_type": payment_type,
+		"party_type": party_type,
+		"posting_date": from_xero_date(payment.get("Date")),
+		"reference_no": payment.get("Reference") or payment_id,
+		"reference_date": from_xero_date(payment.get("Date")),
+		"paid_amount": source["amount"],
+		"source_exchange_rate": source["rate"],
+		"received_amount": target["amount"],
+		"target_exchange_rate": target["rate"],
+		"references": [
+			{
+				"reference_doctype": doctype,
+				"xero_id": xero_id,
+				"allocated_amount": -amount if is_credit_note else amount,
+			}
+		],
+		"docstatus": 2 if payment.get("Status") == "DELETED" else 1,
+		"xero_payment_id": payment_id,
+		"xero_contact_id": (document.get("Contact") or {}).get("ContactID"),
+	}
+	result["paid_to" if payment_type == RECEIVE else "paid_from"] = bank_account
+	return result
