@@ -1,0 +1,92 @@
+"""doc_events handlers. They run inside the user's transaction and only write outbox rows."""
+
+import frappe
+
+from xero_integration.sync import outbox
+
+DIRECTION_FIELD = {
+	"Customer": "sync_contacts",
+	"Supplier": "sync_contacts",
+	"Sales Invoice": "sync_sales_invoices",
+	"Purchase Invoice": "sync_purchase_invoices",
+	"Payment Entry": "sync_payments",
+}
+PUSH_DIRECTIONS = ("Both", "ERPNext to Xero")
+PARTY_FIELD = {"Sales Invoice": "customer", "Purchase Invoice": "supplier"}
+INVOICE_DOCTYPES = ("Sales Invoice", "Purchase Invoice")
+
+
+def pushes(doctype: str) -> bool:
+	settings = frappe.get_cached_doc("Xero Settings")
+	return bool(settings.enabled) and settings.get(DIRECTION_FIELD[doctype]) in PUSH_DIRECTIONS
+
+
+def organisation_for(company: str) -> str | None:
+	"""The connected organisation of a Company; documents of unconnected Companies are never queued."""
+	return frappe.db.get_value("Xero Organisation", {"company": company, "status": "Connected"}, "name")
+
+
+def came_from_xero(doc) -> bool:
+	# Documents the pull writes carry this flag: pushing them back would echo Xero's own change.
+	return bool(doc.flags.get("from_xero"))
+
+
+def queue_party(doc, method=None):
+	if came_from_xero(doc) or not pushes(doc.doctype):
+		return
+	if frappe.get_cached_doc("Xero Settings").push_contacts_to_all:
+		organisations = frappe.get_all("Xero Organisation", filters={"status": "Connected"}, pluck="name")
+	else:
+		# Otherwise a party reaches an organisation with its first document; after that, edits follow it.
+		organisations = frappe.get_all(
+			"Xero Document Link",
+			filters={"reference_doctype": doc.doctype, "reference_name": doc.name, "xero_object": "Contact"},
+			pluck="organisation",
+		)
+	for organisation in organisations:
+		outbox.enqueue(organisation, "Contact", "upsert", doc.doctype, doc.name)
+
+
+def queue_document(doc, method=None):
+	if came_from_xero(doc) or not pushes(doc.doctype):
+		return
+	organisation = organisation_for(doc.company)
+	if not organisation:
+		return
+	if doc.doctype == "Payment Entry":
+		if any(ref.reference_doctype in INVOICE_DOCTYPES for ref in doc.references):
+			outbox.enqueue(organisation, "Payment", "create", doc.doctype, doc.name)
+		return
+	party_doctype = "Customer" if doc.doctype == "Sales Invoice" else "Supplier"
+	party = doc.get(PARTY_FIELD[doc.doctype])
+	if not _linked(organisation, party_doctype, party, "Contact"):
+		outbox.enqueue(organisation, "Contact", "upsert", party_doctype, party)
+	outbox.enqueue(organisation, xero_object(doc), "upsert", doc.doctype, doc.name)
+
+
+def queue_cancellation(doc, method=None):
+	if came_from_xero(doc) or not pushes(doc.doctype):
+		return
+	organisation = organisation_for(doc.company)
+	if not organisation:
+		return
+	if doc.doctype == "Payment Entry":
+		created, removal = ("Payment", "create"), ("Payment", "delete")
+	else:
+		created, removal = (xero_object(doc), "upsert"), (xero_object(doc), "void")
+	# Never sent: withdraw it instead of creating it in Xero only to void it.
+	if outbox.cancel_waiting(organisation, *created, doc.doctype, doc.name):
+		if not _linked(organisation, doc.doctype, doc.name):
+			return
+	outbox.enqueue(organisation, *removal, doc.doctype, doc.name)
+
+
+def xero_object(doc) -> str:
+	return "CreditNote" if doc.get("is_return") else "Invoice"
+
+
+def _linked(organisation: str, doctype: str, name: str, xero_object: str | None = None) -> bool:
+	filters = {"organisation": organisation, "reference_doctype": doctype, "reference_name": name}
+	if xero_object:
+		filters["xero_object"] = xero_object
+	return bool(frappe.db.exists("Xero Document Link", filters))

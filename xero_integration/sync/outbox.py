@@ -1,0 +1,178 @@
+"""The durable queue between a user's transaction and Xero.
+
+Rows are written in the user's transaction (a rollback leaves nothing queued) and a drain job is
+enqueued to run after commit (a commit is never lost: the per-minute scheduler drains whatever a
+lost job left behind). One drain per organisation runs at a time, under a Redis lock.
+"""
+
+import frappe
+from frappe.utils import add_to_date, now_datetime
+
+from xero_integration.core.batching import STAGE_ORDER
+
+PENDING, PROCESSING, DONE, NEEDS_ATTENTION, CANCELLED = (
+	"Pending",
+	"Processing",
+	"Done",
+	"Needs Attention",
+	"Cancelled",
+)
+OPEN_STATUSES = (PENDING, PROCESSING, NEEDS_ATTENTION)
+# Exponential backoff in seconds for retryable failures, capped at one hour.
+BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS = 5, 3600
+
+
+def enqueue(organisation: str, object_type: str, operation: str, doctype: str, name: str) -> str | None:
+	"""Queue one piece of work unless the same work is already waiting; returns the row name."""
+	if (object_type, operation) not in STAGE_ORDER:
+		raise ValueError(f"Unknown outbox work {object_type} {operation}")
+	waiting = frappe.db.exists(
+		"Xero Outbox",
+		{
+			"organisation": organisation,
+			"object_type": object_type,
+			"operation": operation,
+			"reference_doctype": doctype,
+			"reference_name": name,
+			"status": ("in", (PENDING, NEEDS_ATTENTION)),
+		},
+	)
+	if waiting:
+		# The worker maps the document as it is when sent, so one waiting row covers every change.
+		frappe.db.set_value("Xero Outbox", waiting, {"status": PENDING, "next_attempt_at": None})
+		row_name = waiting
+	else:
+		row = frappe.get_doc(
+			{
+				"doctype": "Xero Outbox",
+				"organisation": organisation,
+				"company": frappe.db.get_value("Xero Organisation", organisation, "company"),
+				"object_type": object_type,
+				"operation": operation,
+				"stage": STAGE_ORDER[(object_type, operation)],
+				"reference_doctype": doctype,
+				"reference_name": name,
+				"status": PENDING,
+			}
+		)
+		row.insert(ignore_permissions=True)
+		row_name = row.name
+	schedule_drain(organisation)
+	return row_name
+
+
+def cancel_waiting(organisation: str, object_type: str, operation: str, doctype: str, name: str) -> bool:
+	"""Withdraw work that was never sent (e.g. submit then cancel before a worker ran)."""
+	rows = frappe.get_all(
+		"Xero Outbox",
+		filters={
+			"organisation": organisation,
+			"object_type": object_type,
+			"operation": operation,
+			"reference_doctype": doctype,
+			"reference_name": name,
+			"status": ("in", (PENDING, NEEDS_ATTENTION)),
+			"uncertain": 0,
+			"attempts": 0,
+		},
+		pluck="name",
+	)
+	for row in rows:
+		frappe.db.set_value("Xero Outbox", row, "status", CANCELLED)
+	return bool(rows)
+
+
+def schedule_drain(organisation: str) -> None:
+	frappe.enqueue(
+		"xero_integration.sync.push.drain",
+		queue="short",
+		organisation=organisation,
+		enqueue_after_commit=True,
+		job_id=f"xero_integration:drain:{organisation}",
+		deduplicate=True,
+	)
+
+
+def due_rows(organisation: str, limit: int) -> list[dict]:
+	"""Pending work whose retry time has come, oldest first."""
+	return frappe.db.sql(
+		"""select name, object_type, operation, reference_doctype, reference_name, attempts, uncertain
+		from `tabXero Outbox`
+		where organisation=%(organisation)s and status=%(pending)s
+			and (next_attempt_at is null or next_attempt_at <= %(now)s)
+		order by stage, creation, name limit %(limit)s""",
+		{"organisation": organisation, "pending": PENDING, "now": now_datetime(), "limit": limit},
+		as_dict=True,
+	)
+
+
+def claim(rows: list[dict]) -> None:
+	names = [row["name"] for row in rows]
+	if names:
+		frappe.db.sql(
+			"update `tabXero Outbox` set status=%s, claimed_at=%s where name in %s",
+			(PROCESSING, now_datetime(), tuple(names)),
+		)
+		frappe.db.commit()
+
+
+def recover_abandoned(organisation: str) -> int:
+	"""Rows left Processing by a worker that died: back to Pending, flagged so the next send looks first."""
+	return (
+		frappe.db.sql(
+			"update `tabXero Outbox` set status=%s, uncertain=1 where organisation=%s and status=%s",
+			(PENDING, organisation, PROCESSING),
+		)
+		or 0
+	)
+
+
+def mark_done(row: dict) -> None:
+	frappe.db.set_value("Xero Outbox", row["name"], {"status": DONE, "uncertain": 0, "last_error": None})
+
+
+def mark_needs_attention(row: dict, message: str) -> None:
+	frappe.db.set_value(
+		"Xero Outbox",
+		row["name"],
+		{"status": NEEDS_ATTENTION, "last_error": message, "attempts": row["attempts"] + 1},
+	)
+
+
+def mark_retry(row: dict, message: str, *, uncertain: bool, delay_seconds: float | None = None) -> int:
+	"""Schedule another attempt with exponential backoff; returns the attempt count."""
+	attempts = row["attempts"] + 1
+	delay = delay_seconds if delay_seconds is not None else backoff_seconds(attempts)
+	frappe.db.set_value(
+		"Xero Outbox",
+		row["name"],
+		{
+			"status": PENDING,
+			"attempts": attempts,
+			"last_error": message,
+			"uncertain": 1 if uncertain or row.get("uncertain") else 0,
+			"next_attempt_at": add_to_date(now_datetime(), seconds=delay),
+		},
+	)
+	return attempts
+
+
+def release(row: dict) -> None:
+	"""Back to the queue untouched: the work was not attempted (e.g. its dependency is not in Xero yet)."""
+	frappe.db.set_value("Xero Outbox", row["name"], "status", PENDING)
+
+
+def backoff_seconds(attempts: int) -> float:
+	return min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_CAP_SECONDS)
+
+
+def retry(names: list[str]) -> int:
+	"""Put rows that need attention back in the queue (the Retry button)."""
+	count = 0
+	for name in names:
+		row = frappe.get_doc("Xero Outbox", name)
+		if row.status in (NEEDS_ATTENTION, PENDING):
+			row.db_set({"status": PENDING, "next_attempt_at": None, "last_error": None})
+			schedule_drain(row.organisation)
+			count += 1
+	return count

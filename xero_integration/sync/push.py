@@ -1,0 +1,652 @@
+"""Worker: drain one organisation's outbox into Xero, in dependency order and batches of 50.
+
+Per batch: map each document (core.mapping), skip the unchanged (content hash), send one request
+with summarizeErrors=false and an idempotency key derived from the batch, then put each element's
+outcome back on its row, its document link and one log row. Retryable failures (5xx, timeouts,
+429) reschedule the rows with backoff; Xero's validation messages park a row as Needs Attention.
+"""
+
+from dataclasses import dataclass, field
+
+import frappe
+from frappe import _
+
+from xero_integration.core import batching
+from xero_integration.core.errors import (
+	XeroAuthError,
+	XeroRateLimited,
+	XeroUnavailable,
+	XeroValidationError,
+)
+from xero_integration.core.mapping import content_hash
+from xero_integration.core.mapping.contact import contact_match, contact_payload, disambiguated_name
+from xero_integration.core.mapping.context import MappingError
+from xero_integration.core.mapping.credit_note import allocation_payload, map_credit_note
+from xero_integration.core.mapping.invoice import map_invoice
+from xero_integration.core.mapping.payment import payment_payloads
+from xero_integration.sync import connection, links, outbox
+from xero_integration.sync.context import mapping_context, tax_rates
+from xero_integration.sync.log import create_log
+
+# Rows fetched per batch: enough to fill one request of the first stage present.
+FETCH_LIMIT = batching.MAX_ELEMENTS
+LOCK_SECONDS = 600
+PARTY_OF = {"Sales Invoice": ("Customer", "customer"), "Purchase Invoice": ("Supplier", "supplier")}
+SEND_METHOD = {
+	"Contact": "update_or_create_contacts",
+	"Invoice": "update_or_create_invoices",
+	"CreditNote": "update_or_create_credit_notes",
+	"Payment": "create_payments",
+}
+NAME_TAKEN = "already assigned to another contact"
+NUMBER_TAKEN = "must be unique"
+
+
+@dataclass
+class Work:
+	"""One outbox row on its way: the document, the payload made for it, and what is known in Xero."""
+
+	row: dict
+	doc: object = None
+	payload: dict | None = None
+	hash: str | None = None
+	link: dict | None = None
+	notes: list[str] = field(default_factory=list)
+
+
+def drain_all():
+	"""Scheduler safety net: drain every connected organisation that has due work."""
+	if not frappe.db.get_single_value("Xero Settings", "enabled"):
+		return
+	for organisation in frappe.get_all(
+		"Xero Outbox", filters={"status": outbox.PENDING}, pluck="organisation", distinct=True
+	):
+		outbox.schedule_drain(organisation)
+
+
+def drain(organisation: str, max_batches: int | None = None) -> int:
+	"""Send everything due for one organisation; returns the number of batches run."""
+	if not frappe.db.get_single_value("Xero Settings", "enabled"):
+		return 0
+	if frappe.db.get_value("Xero Organisation", organisation, "status") != "Connected":
+		return 0
+	lock = frappe.cache.lock(
+		f"{frappe.local.site}:xero_integration:drain:{organisation}", timeout=LOCK_SECONDS
+	)
+	if not lock.acquire(blocking=False):
+		return 0  # another worker is draining this organisation; it will pick our rows up
+	batches = 0
+	try:
+		outbox.recover_abandoned(organisation)
+		frappe.db.commit()
+		pusher = Pusher(organisation)
+		while max_batches is None or batches < max_batches:
+			rows = outbox.due_rows(organisation, FETCH_LIMIT)
+			if not rows:
+				break
+			stage = rows[0]["stage"]
+			batch = [row for row in rows if row["stage"] == stage]
+			outbox.claim(batch)
+			stop = pusher.run(batch)
+			frappe.db.commit()
+			batches += 1
+			lock.reacquire()
+			if stop:
+				break
+	finally:
+		frappe.db.commit()
+		lock.release()
+	return batches
+
+
+class Pusher:
+	def __init__(self, organisation: str):
+		self.organisation = organisation
+		self.client = connection.client_for(organisation)
+		self._ctx = None
+		self._tax_rates = None
+		self._contacts = None
+
+	@property
+	def ctx(self):
+		if self._ctx is None:
+			self._ctx = mapping_context(self.organisation, self.client)
+		return self._ctx
+
+	@property
+	def tax_rates(self):
+		if self._tax_rates is None:
+			self._tax_rates = tax_rates(self.organisation, self.client)
+		return self._tax_rates
+
+	def run(self, rows: list[dict]) -> bool:
+		"""Process one batch of one stage. Returns True when draining must stop for now."""
+		object_type, operation = rows[0]["object_type"], rows[0]["operation"]
+		handler = {
+			("Contact", "upsert"): self.push_contacts,
+			("Invoice", "upsert"): self.push_transactions,
+			("CreditNote", "upsert"): self.push_transactions,
+			("Payment", "delete"): self.delete_payments,
+			("CreditNote", "void"): self.void_transactions,
+			("Invoice", "void"): self.void_transactions,
+			("Payment", "create"): self.create_payments,
+			("CreditNote", "allocate"): self.allocate_credit_notes,
+		}[(object_type, operation)]
+		try:
+			handler(rows)
+		except (XeroUnavailable, XeroRateLimited) as e:
+			frappe.db.rollback()
+			delay = e.retry_after if isinstance(e, XeroRateLimited) else None
+			for row in rows:
+				self.retry(Work(row), str(e), uncertain=getattr(e, "uncertain", False), delay=delay)
+			return isinstance(e, XeroRateLimited) and e.problem == "day"
+		except XeroAuthError as e:
+			frappe.db.rollback()
+			for row in rows:
+				outbox.release(row)
+			create_log(
+				"Failed",
+				operation="Send to Xero",
+				organisation=self.organisation,
+				message=_(
+					"Xero refused our access ({0}). Reconnect in Xero Settings; queued work waits."
+				).format(e),
+			)
+			return True
+		return False
+
+	# ---- outcomes --------------------------------------------------------------------------------
+
+	def done(self, work: Work, xero_object: str, xero_id: str | None, xero_status: str | None, response=None):
+		if xero_id:
+			links.save_link(
+				self.organisation,
+				work.row["reference_doctype"],
+				work.row["reference_name"],
+				xero_object,
+				xero_id,
+				xero_status,
+				work.hash,
+			)
+		outbox.mark_done(work.row)
+		self.log("Success", work, xero_id, " ".join(work.notes) or None, response)
+
+	def skipped(self, work: Work, message: str):
+		outbox.mark_done(work.row)
+		self.log("Skipped", work, work.link and work.link["xero_id"], message)
+
+	def attention(self, work: Work, messages: list[str] | str, response=None):
+		message = messages if isinstance(messages, str) else " ".join(messages)
+		outbox.mark_needs_attention(work.row, message)
+		self.log("Needs Attention", work, work.link and work.link["xero_id"], message, response)
+
+	def retry(self, work: Work, message: str, *, uncertain: bool = False, delay: float | None = None):
+		attempts = outbox.mark_retry(work.row, message, uncertain=uncertain, delay_seconds=delay)
+		self.log("Retrying", work, None, message, attempts=attempts)
+
+	def wait(self, work: Work, message: str):
+		"""A dependency is still on its way to Xero: try again later without counting an attempt."""
+		outbox.mark_retry(
+			{**work.row, "attempts": max(work.row["attempts"] - 1, 0)}, message, uncertain=False
+		)
+
+	def log(self, status, work: Work, xero_id, message, response=None, attempts=None):
+		create_log(
+			status,
+			operation=f"{work.row['object_type']} {work.row['operation']}",
+			organisation=self.organisation,
+			reference_doctype=work.row["reference_doctype"],
+			reference_name=work.row["reference_name"],
+			xero_object=work.row["object_type"],
+			xero_id=xero_id,
+			message=message,
+			request=work.payload,
+			response=response,
+			attempts=attempts if attempts is not None else work.row["attempts"] + 1,
+		)
+
+	# ---- sending ---------------------------------------------------------------------------------
+
+	def send(self, kind: str, works: list[Work], **params) -> list[batching.ElementResult]:
+		collection = batching.COLLECTIONS[kind][0]
+		payloads = [work.payload for work in works]
+		key = batching.idempotency_key(
+			self.organisation,
+			f"{kind}-{works[0].row['operation']}",
+			[f"{w.row['name']}:{w.hash}" for w in works],
+		)
+		response = self.client.call(
+			SEND_METHOD[kind], {collection: payloads}, summarize_errors=False, idempotency_key=key, **params
+		)
+		return batching.split_results(kind, payloads, response.body)
+
+	def load(self, row: dict) -> Work:
+		return Work(row, frappe.get_doc(row["reference_doctype"], row["reference_name"]))
+
+	# ---- contacts --------------------------------------------------------------------------------
+
+	def push_contacts(self, rows: list[dict]):
+		works = []
+		for row in rows:
+			work = self.load(row)
+			work.link = links.get_link(
+				self.organisation, row["reference_doctype"], row["reference_name"], "Contact"
+			)
+			try:
+				work.payload = self.contact_payload(work)
+			except MappingError as e:
+				self.attention(work, e.problems)
+				continue
+			work.hash = content_hash(work.payload)
+			if work.link and work.link["content_hash"] == work.hash:
+				self.skipped(work, _("Unchanged since the last sync: nothing sent."))
+				continue
+			if not work.link:
+				self.match_existing_contact(work)
+			works.append(work)
+		clashes = self.send_contacts(works, retry_name_clash=True)
+		self.send_contacts(clashes, retry_name_clash=False)
+
+	def contact_payload(self, work: Work) -> dict:
+		doc = work.doc
+		address = None
+		address_name = doc.get("customer_primary_address") or doc.get("supplier_primary_address")
+		if address_name:
+			address = frappe.get_doc("Address", address_name).as_dict()
+		return contact_payload(
+			doc.as_dict(),
+			is_customer=doc.doctype == "Customer",
+			is_supplier=doc.doctype == "Supplier",
+			contact_number=doc.name,
+			contact_id=work.link and work.link["xero_id"],
+			email=doc.get("email_id"),
+			phones=[("MOBILE", doc.get("mobile_no"))] if doc.get("mobile_no") else [],
+			addresses=[address] if address else [],
+		)
+
+	def match_existing_contact(self, work: Work):
+		"""Link instead of duplicating: a Xero contact with our number, email or name is the same party."""
+		match = contact_match(
+			work.payload["Name"],
+			work.payload["ContactNumber"],
+			work.payload.get("EmailAddress"),
+			self.contacts(),
+		)
+		if match:
+			work.payload["ContactID"] = match["ContactID"]
+			if match.get("ContactStatus") == "ARCHIVED":
+				work.payload["ContactStatus"] = "ACTIVE"
+				work.notes.append(_("The Xero contact was archived and has been restored."))
+			work.notes.append(_("Linked to the existing Xero contact {0}.").format(match.get("Name")))
+
+	def contacts(self) -> list[dict]:
+		"""Every contact of the organisation, archived included, fetched once per drain (1,000 a call)."""
+		if self._contacts is None:
+			self._contacts, page = [], 1
+			while True:
+				body = self.client.call("get_contacts", page=page, page_size=1000, include_archived=True).body
+				found = (body or {}).get("Contacts") or []
+				self._contacts.extend(found)
+				if len(found) < 1000:
+					break
+				page += 1
+		return self._contacts
+
+	def send_contacts(self, works: list[Work], *, retry_name_clash: bool) -> list[Work]:
+		clashes = []
+		for indexes in batching.chunks([w.payload for w in works]):
+			group = [works[i] for i in indexes]
+			for work, result in zip(group, self.send("Contact", group), strict=True):
+				if result.ok:
+					if self._contacts is not None and not work.link:
+						self._contacts.append(result.element)
+					self.done(
+						work, "Contact", result.xero_id, result.element.get("ContactStatus"), result.element
+					)
+				elif retry_name_clash and any(NAME_TAKEN in m for m in result.errors):
+					# Another party already uses this name in Xero: a visible, stable suffix keeps both.
+					original = work.payload["Name"]
+					work.payload["Name"] = disambiguated_name(original, work.payload["ContactNumber"])
+					work.hash = content_hash(work.payload)
+					work.notes.append(
+						_("Xero already has another contact named {0}; sent as {1}.").format(
+							original, work.payload["Name"]
+						)
+					)
+					clashes.append(work)
+				else:
+					self.attention(work, result.errors, result.element)
+		return clashes
+
+	# ---- invoices and credit notes ---------------------------------------------------------------
+
+	def push_transactions(self, rows: list[dict]):
+		kind = rows[0]["object_type"]
+		works = []
+		for row in rows:
+			work = self.load(row)
+			work.link = links.get_link(
+				self.organisation, row["reference_doctype"], row["reference_name"], kind
+			)
+			contact_id = self.contact_id(work)
+			if not contact_id:
+				continue
+			if not work.link and row["uncertain"]:
+				work.link = self.find_transaction(kind, work.doc)
+			try:
+				mapped = self.map_transaction(kind, work.doc, contact_id, work.link and work.link["xero_id"])
+			except MappingError as e:
+				self.attention(work, e.problems)
+				continue
+			work.payload, work.hash = mapped.payload, content_hash(mapped.payload)
+			if mapped.rounding_difference:
+				work.notes.append(
+					_("Added a rounding line of {0} so Xero's total equals ERPNext's.").format(
+						mapped.rounding_difference
+					)
+				)
+			if work.link and work.link.get("content_hash") == work.hash:
+				self.skipped(work, _("Unchanged since the last sync: nothing sent."))
+				continue
+			works.append(work)
+		for indexes in batching.chunks([w.payload for w in works]):
+			group = [works[i] for i in indexes]
+			for work, result in zip(group, self.send(kind, group, unitdp=4), strict=True):
+				if result.ok:
+					self.done(work, kind, result.xero_id, result.element.get("Status"), result.element)
+					if kind == "CreditNote" and work.doc.get("return_against"):
+						outbox.enqueue(
+							self.organisation, "CreditNote", "allocate", work.doc.doctype, work.doc.name
+						)
+				elif not work.link and any(NUMBER_TAKEN in m for m in result.errors):
+					self.adopt_or_report(kind, work, result)
+				else:
+					self.attention(work, result.errors, result.element)
+
+	def contact_id(self, work: Work) -> str | None:
+		party_doctype, party_field = PARTY_OF[work.doc.doctype]
+		party = work.doc.get(party_field)
+		link = links.get_link(self.organisation, party_doctype, party, "Contact")
+		if link:
+			return link["xero_id"]
+		if frappe.db.exists(
+			"Xero Outbox",
+			{
+				"organisation": self.organisation,
+				"reference_doctype": party_doctype,
+				"reference_name": party,
+				"status": ("in", (outbox.PENDING, outbox.PROCESSING)),
+			},
+		):
+			self.wait(work, _("Waiting for {0} {1} to reach Xero first.").format(party_doctype, party))
+		else:
+			self.attention(
+				work,
+				_("{0} {1} is not in Xero. Fix its sync (see its log), then press Retry here.").format(
+					party_doctype, party
+				),
+			)
+		return None
+
+	def map_transaction(self, kind: str, doc, contact_id: str, xero_id: str | None):
+		if kind == "CreditNote":
+			return map_credit_note(
+				doc.as_dict(),
+				self.ctx,
+				contact_id=contact_id,
+				tax_rates=self.tax_rates,
+				credit_note_id=xero_id,
+			)
+		return map_invoice(
+			doc.as_dict(), self.ctx, contact_id=contact_id, tax_rates=self.tax_rates, invoice_id=xero_id
+		)
+
+	def find_transaction(self, kind: str, doc) -> dict | None:
+		"""After an unanswered send: did Xero keep it? Look it up by number (or Reference for bills)."""
+		if kind == "CreditNote":
+			found = self.client.call("get_credit_notes", where=f'CreditNoteNumber=="{doc.name}"').body
+			records = (found or {}).get("CreditNotes") or []
+		else:
+			where = (
+				f'Reference=="{doc.name}"'
+				if doc.doctype == "Purchase Invoice"
+				else f'InvoiceNumber=="{doc.name}"'
+			)
+			records = (self.client.call("get_invoices", where=where).body or {}).get("Invoices") or []
+		records = [r for r in records if r.get("Status") not in ("DELETED", "VOIDED")]
+		if not records:
+			return None
+		id_key = batching.COLLECTIONS[kind][1]
+		return {"xero_id": records[0][id_key], "xero_status": records[0].get("Status"), "content_hash": None}
+
+	def adopt_or_report(self, kind: str, work: Work, result: batching.ElementResult):
+		existing = self.find_transaction(kind, work.doc)
+		contact = work.payload["Contact"]["ContactID"]
+		if existing:
+			record = self.client.call(
+				"get_invoice" if kind == "Invoice" else "get_credit_note", existing["xero_id"]
+			).body
+			record = (record or {}).get(batching.COLLECTIONS[kind][0], [{}])[0]
+			if record.get("Contact", {}).get("ContactID") == contact:
+				work.notes.append(_("Xero already had this document from an earlier send; linked to it."))
+				self.done(work, kind, existing["xero_id"], record.get("Status"), record)
+				return
+		self.attention(
+			work,
+			[
+				*result.errors,
+				_("Xero has a document with this number for another contact: rename one of them."),
+			],
+			result.element,
+		)
+
+	def void_transactions(self, rows: list[dict]):
+		kind = rows[0]["object_type"]
+		works = []
+		for row in rows:
+			work = Work(row)
+			work.link = links.get_link(
+				self.organisation, row["reference_doctype"], row["reference_name"], kind
+			)
+			if not work.link:
+				self.skipped(work, _("Never reached Xero: nothing to void."))
+				continue
+			status = "DELETED" if work.link["xero_status"] in ("DRAFT", "SUBMITTED") else "VOIDED"
+			work.payload = {batching.COLLECTIONS[kind][1]: work.link["xero_id"], "Status": status}
+			work.hash = content_hash(work.payload)
+			works.append(work)
+		for indexes in batching.chunks([w.payload for w in works]):
+			group = [works[i] for i in indexes]
+			for work, result in zip(group, self.send(kind, group), strict=True):
+				if result.ok:
+					links.set_status(
+						self.organisation,
+						work.row["reference_doctype"],
+						work.row["reference_name"],
+						kind,
+						result.element.get("Status"),
+					)
+					outbox.mark_done(work.row)
+					self.log("Success", work, work.link["xero_id"], None, result.element)
+				else:
+					self.attention(work, explain_void_refusal(result.errors), result.element)
+
+	# ---- payments --------------------------------------------------------------------------------
+
+	def create_payments(self, rows: list[dict]):
+		works, elements = [], []
+		for row in rows:
+			work = self.load(row)
+			pe = work.doc.as_dict()
+			targets = {}
+			for ref in work.doc.references:
+				kind = (
+					"CreditNote"
+					if frappe.db.get_value(ref.reference_doctype, ref.reference_name, "is_return")
+					else "Invoice"
+				)
+				link = links.get_link(self.organisation, ref.reference_doctype, ref.reference_name, kind)
+				if link:
+					targets[(ref.reference_doctype, ref.reference_name)] = link["xero_id"]
+			already = {
+				l["xero_object"]
+				for l in links.links_of(self.organisation, "Payment Entry", work.doc.name, "Payment:")
+			}
+			pe["references"] = [ref for ref in pe["references"] if payment_object(ref) not in already]
+			if not pe["references"]:
+				self.skipped(work, _("Every payment of this entry is already in Xero."))
+				continue
+			try:
+				payloads = payment_payloads(pe, self.ctx, xero_ids=targets)
+			except MappingError as e:
+				if all("not in Xero yet" in p for p in e.problems) and self.references_queued(work.doc):
+					self.wait(work, " ".join(e.problems))
+				else:
+					self.attention(work, e.problems)
+				continue
+			references = [r for r in pe["references"] if r.get("allocated_amount")]
+			work.payload = {"Payments": payloads}
+			work.hash = content_hash(work.payload)
+			works.append(work)
+			elements.extend(
+				(work, payment_object(ref), payload)
+				for ref, payload in zip(references, payloads, strict=True)
+			)
+		if not elements:
+			return
+		failed: dict[str, list[str]] = {}
+		for indexes in batching.chunks([e[2] for e in elements]):
+			group = [elements[i] for i in indexes]
+			key = batching.idempotency_key(
+				self.organisation,
+				"Payment-create",
+				[f"{w.row['name']}:{obj}:{w.hash}" for w, obj, _p in group],
+			)
+			response = self.client.call(
+				"create_payments",
+				{"Payments": [p for _w, _o, p in group]},
+				summarize_errors=False,
+				idempotency_key=key,
+			)
+			for (work, obj, _payload), result in zip(
+				group,
+				batching.split_results("Payment", [p for _w, _o, p in group], response.body),
+				strict=True,
+			):
+				if result.ok:
+					links.save_link(
+						self.organisation, "Payment Entry", work.doc.name, obj, result.xero_id, "AUTHORISED"
+					)
+				else:
+					failed.setdefault(work.row["name"], []).extend(result.errors)
+		for work in works:
+			if work.row["name"] in failed:
+				self.attention(work, failed[work.row["name"]])
+			else:
+				links.show_on_document("Payment Entry", work.doc.name, None, "AUTHORISED")
+				self.done(work, "Payment", None, "AUTHORISED")
+
+	def references_queued(self, doc) -> bool:
+		return any(
+			frappe.db.exists(
+				"Xero Outbox",
+				{
+					"organisation": self.organisation,
+					"reference_doctype": ref.reference_doctype,
+					"reference_name": ref.reference_name,
+					"status": ("in", (outbox.PENDING, outbox.PROCESSING)),
+				},
+			)
+			for ref in doc.references
+		)
+
+	def delete_payments(self, rows: list[dict]):
+		for row in rows:
+			work = Work(row)
+			failures = []
+			for link in links.links_of(
+				self.organisation, row["reference_doctype"], row["reference_name"], "Payment:"
+			):
+				if link["xero_status"] == "DELETED":
+					continue
+				try:
+					self.client.call("delete_payment", link["xero_id"], {"Status": "DELETED"})
+				except XeroValidationError as e:
+					failures.extend(e.messages)
+					continue
+				frappe.db.set_value(
+					"Xero Document Link", link["name"], "xero_status", "DELETED", update_modified=False
+				)
+			if failures:
+				self.attention(work, failures)
+			else:
+				links.show_on_document(row["reference_doctype"], row["reference_name"], None, "DELETED")
+				outbox.mark_done(row)
+				self.log("Success", work, None, _("Payments removed from Xero."))
+
+	def allocate_credit_notes(self, rows: list[dict]):
+		for row in rows:
+			work = self.load(row)
+			credit = links.get_link(self.organisation, work.doc.doctype, work.doc.name, "CreditNote")
+			invoice = links.get_link(self.organisation, work.doc.doctype, work.doc.return_against, "Invoice")
+			if not credit or not invoice:
+				self.skipped(
+					work, _("The original invoice is not in Xero: the credit note stays unallocated.")
+				)
+				continue
+			work.payload = allocation_payload(work.doc.grand_total, invoice["xero_id"], work.doc.posting_date)
+			try:
+				self.client.call(
+					"create_credit_note_allocation",
+					credit["xero_id"],
+					work.payload,
+					summarize_errors=False,
+					idempotency_key=batching.idempotency_key(self.organisation, "allocate", [row["name"]]),
+				)
+			except XeroValidationError as e:
+				self.attention(work, e.messages, e.body)
+				continue
+			outbox.mark_done(row)
+			self.log(
+				"Success", work, credit["xero_id"], _("Allocated to {0}.").format(work.doc.return_against)
+			)
+
+
+def payment_object(reference) -> str:
+	return f"Payment:{reference.get('reference_doctype')}:{reference.get('reference_name')}"
+
+
+def explain_void_refusal(messages: list[str]) -> list[str]:
+	"""Xero's words, plus what a bookkeeper should do about the usual refusal."""
+	if any("payment or credit note allocated" in m for m in messages):
+		return [
+			*messages,
+			_(
+				"Cancel the Payment Entries (or remove the payments and credit notes in Xero) for this invoice, "
+				"then press Retry."
+			),
+		]
+	return messages
+
+
+def sync_now(doctype: str, name: str) -> list[str]:
+	"""Queue one document for its organisation at once (the form's Sync to Xero button)."""
+	from xero_integration.sync.events import organisation_for, xero_object
+
+	doc = frappe.get_doc(doctype, name)
+	queued = []
+	if doctype in ("Customer", "Supplier"):
+		for organisation in frappe.get_all(
+			"Xero Organisation", filters={"status": "Connected"}, pluck="name"
+		):
+			queued.append(outbox.enqueue(organisation, "Contact", "upsert", doctype, name))
+		return queued
+	organisation = organisation_for(doc.company)
+	if not organisation or doc.docstatus != 1:
+		frappe.throw(_("Only submitted documents of a Company linked to a Xero organisation can be sent."))
+	if doctype == "Payment Entry":
+		queued.append(outbox.enqueue(organisation, "Payment", "create", doctype, name))
+	else:
+		queued.append(outbox.enqueue(organisation, xero_object(doc), "upsert", doctype, name))
+	return queued
+
