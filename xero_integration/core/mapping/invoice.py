@@ -213,11 +213,13 @@ def target_total(doc: Mapping) -> Decimal:
 	return money(doc.get("grand_total"))
 
 
-def _rounding_tolerance(lines: list[dict], tax_row_count: int) -> Decimal:
-	"""The most per-line rounding can explain: a cent per line and per tax row, plus the 4-decimal
-	UnitAmount's error times the quantity. Anything larger is a mapping mistake, not rounding."""
+def _rounding_tolerance(lines: list[dict], tax_row_count: int, line_amount_types: str) -> Decimal:
+	"""The most rounding can explain: a cent per line and per tax row, the 4-decimal UnitAmount's
+	error times the quantity, and for inclusive tax the up to 5 cents ERPNext snaps its grand total
+	by (adjust_grand_total_for_inclusive_tax). Anything larger is a mapping mistake."""
 	unit_error = sum((abs(to_decimal(line["Quantity"])) for line in lines), ZERO) * Decimal("0.00005")
-	return CENT * (len(lines) + tax_row_count) + unit_error
+	inclusive_snap = Decimal("0.05") if line_amount_types == INCLUSIVE else ZERO
+	return CENT * (len(lines) + tax_row_count) + unit_error + inclusive_snap
 
 
 def map_transaction(
@@ -293,7 +295,7 @@ def map_transaction(
 	totals = xero_totals(lines, line_amount_types, rates)
 	erpnext_grand_total = sign * money(doc.get("grand_total"))
 	per_line_difference = rounding_adjustment(erpnext_grand_total, totals.total)
-	if abs(per_line_difference) > _rounding_tolerance(lines, len(tax_rows)):
+	if abs(per_line_difference) > _rounding_tolerance(lines, len(tax_rows), line_amount_types):
 		problems.add(
 			f"Xero would total {totals.total} but ERPNext's grand total is {erpnext_grand_total}: a difference of "
 			f"{per_line_difference} is more than rounding; check the tax and account mappings."
