@@ -1,0 +1,40 @@
+"""Wire the real xero-python SDK to an emulator (tests and benchmarks)."""
+
+from dataclasses import dataclass
+
+from xero_python.accounting import AccountingApi
+from xero_python.api_client import ApiClient, Configuration
+from xero_python.api_client.oauth2 import OAuth2Token, TokenApi
+from xero_python.identity import IdentityApi
+
+
+@dataclass
+class SdkClient:
+	api_client: ApiClient
+	accounting: AccountingApi
+	identity: IdentityApi
+	token: dict  # the current token set; the SDK's saver replaces it after a refresh
+
+
+def point_token_api_at(base_url: str) -> None:
+	"""TokenApi keeps Xero's identity URLs in class attributes: this redirects every client in the process."""
+	TokenApi.refresh_token_url = f"{base_url}/connect/token"
+	TokenApi.client_credentials_token_url = f"{base_url}/connect/token"
+	TokenApi.revoke_token_url = f"{base_url}/connect/revocation"
+
+
+def sdk_client(base_url: str, client_id: str, client_secret: str, token: dict) -> SdkClient:
+	point_token_api_at(base_url)
+	api_client = ApiClient(
+		Configuration(oauth2_token=OAuth2Token(client_id=client_id, client_secret=client_secret)),
+		pool_threads=1,
+	)
+	client = SdkClient(
+		api_client,
+		AccountingApi(api_client, base_url=f"{base_url}/api.xro/2.0"),
+		IdentityApi(api_client, base_url=base_url),
+		dict(token),
+	)
+	api_client.oauth2_token_getter(lambda: client.token)
+	api_client.oauth2_token_saver(lambda new_token: setattr(client, "token", new_token))
+	return client
