@@ -1,2 +1,2 @@
 # Re-export the fixtures for the tests beside this file.
-from xero_integration.emulator.pytest_plugin import emulator, tenant_id, xero
+from xero_integration.emulator.pytest_plugin import emulator, emulator_factory, tenant_id, xero

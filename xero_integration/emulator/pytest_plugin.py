@@ -14,16 +14,28 @@ CLIENT_SECRET = "emulator-test-secret"
 
 
 @pytest.fixture
-def emulator():
-	# 60x: an emulated minute passes in a real second, so rate-limit windows can be crossed quickly.
-	emu = XeroEmulator(time_scale=60, seed=0)
-	emu.start()
-	emu.register_client(CLIENT_ID, CLIENT_SECRET)
-	try:
-		yield emu
-	finally:
+def emulator_factory():
+	"""Start emulators with custom settings (limits, time scale); each is stopped and checked for violations."""
+	started = []
+
+	def start(**settings) -> XeroEmulator:
+		emu = XeroEmulator(**settings)
+		emu.start()
+		emu.register_client(CLIENT_ID, CLIENT_SECRET)
+		started.append(emu)
+		return emu
+
+	yield start
+	for emu in started:
 		emu.stop()
-	emu.assert_no_violations()
+	for emu in started:
+		emu.assert_no_violations()
+
+
+@pytest.fixture
+def emulator(emulator_factory) -> XeroEmulator:
+	# 60x: an emulated minute passes in a real second, so waits for Xero's windows stay short.
+	return emulator_factory(time_scale=60, seed=0)
 
 
 @pytest.fixture
@@ -39,4 +51,4 @@ def xero(emulator, tenant_id) -> SdkClient:
 	)
 
 
-__all__ = ["CLIENT_ID", "CLIENT_SECRET", "emulator", "tenant_id", "xero"]
+__all__ = ["CLIENT_ID", "CLIENT_SECRET", "emulator", "emulator_factory", "tenant_id", "xero"]

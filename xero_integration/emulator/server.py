@@ -361,8 +361,6 @@ class XeroEmulator:
 			return problem(503, "Service Unavailable", "The Xero API is temporarily unavailable")
 		fault = self._fault_injector.draw(resource_path)
 		faults = self.faults
-		if faults.latency_ms:
-			self._stopping.wait(faults.latency_ms / 1000)
 		if fault == "timeout":
 			self._stopping.wait(faults.timeout_seconds)
 			raise _Drop
@@ -399,6 +397,9 @@ class XeroEmulator:
 		try:
 			if fault == "http_429":
 				return self._throttled("minute", INJECTED_RETRY_AFTER, limit_headers)
+			if faults.latency_ms:
+				# Inside the admitted section: a slow Xero keeps the call in flight (the concurrent limit).
+				self._stopping.wait(faults.latency_ms / 1000)
 			try:
 				response = self._serve(request, route, params, tenant_id, grant, spec_headers)
 			except api.ApiError as error:
