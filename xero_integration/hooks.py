@@ -4,7 +4,8 @@ app_publisher = "xero_integration developers"
 app_description = "Two-way sync between ERPNext and Xero"
 app_email = "dev@example.com"
 app_license = "mit"
-required_apps = ["erpnext"]
+# ERPNext is required, but not through `required_apps`: frappe 15's installer resolves those names
+# against api.github.com, which breaks installs on offline benches. install.before_install checks.
 
 before_install = "xero_integration.install.before_install"
 after_install = "xero_integration.install.after_install"

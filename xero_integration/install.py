@@ -46,6 +46,8 @@ def custom_fields() -> dict:
 
 
 def before_install():
+	if "erpnext" not in frappe.get_installed_apps():
+		frappe.throw("Install ERPNext on this site before Xero Integration: it syncs ERPNext documents.")
 	ensure_role()
 
 

@@ -6,6 +6,7 @@ while holding a row lock on the stored expiry (SELECT ... FOR UPDATE), and re-re
 token after taking it: the first worker refreshes, the others find a fresh token and use it.
 """
 
+import json
 import time
 
 import frappe
@@ -83,7 +84,7 @@ def complete_authorization(code: str | None, state: str | None) -> list[str]:
 		frappe.throw(_("Xero did not return the sign-in state. Start again with Connect to Xero."))
 	# GETDEL makes the state single-use even if the callback is replayed concurrently.
 	raw = frappe.cache.getdel(_state_key(state))
-	pending = frappe.parse_json(raw) if raw else None
+	pending = json.loads(raw) if raw else None
 	if not pending or pending.get("user") != frappe.session.user or pending.get("sid") != frappe.session.sid:
 		frappe.throw(
 			_("This Xero sign-in is not valid any more (expired, already used, or started by someone else)."),
@@ -133,7 +134,10 @@ def record_organisations() -> list[str]:
 			organisation = frappe.get_doc("Xero Organisation", tenant_id)
 			organisation.update(values)
 		else:
-			organisation = frappe.get_doc({"doctype": "Xero Organisation", "tenant_id": tenant_id, **values})
+			# company "" (not None): the admin picks it; a default Company must not be filled in.
+			organisation = frappe.get_doc(
+				{"doctype": "Xero Organisation", "tenant_id": tenant_id, "company": "", **values}
+			)
 		organisation.save(ignore_permissions=True)
 		names.append(organisation.organisation_name)
 	return names

@@ -273,11 +273,16 @@ class Pusher:
 			self.contacts(),
 		)
 		if match:
-			work.payload["ContactID"] = match["ContactID"]
-			if match.get("ContactStatus") == "ARCHIVED":
+			contact = match["contact"]
+			work.payload["ContactID"] = contact["ContactID"]
+			if contact.get("ContactStatus") == "ARCHIVED":
 				work.payload["ContactStatus"] = "ACTIVE"
 				work.notes.append(_("The Xero contact was archived and has been restored."))
-			work.notes.append(_("Linked to the existing Xero contact {0}.").format(match.get("Name")))
+			work.notes.append(
+				_("Linked to the existing Xero contact {0} (same {1}).").format(
+					contact.get("Name"), match["matched_by"]
+				)
+			)
 
 	def contacts(self) -> list[dict]:
 		"""Every contact of the organisation, archived included, fetched once per drain (1,000 a call)."""
@@ -649,4 +654,3 @@ def sync_now(doctype: str, name: str) -> list[str]:
 	else:
 		queued.append(outbox.enqueue(organisation, xero_object(doc), "upsert", doctype, name))
 	return queued
-

@@ -1,0 +1,177 @@
+"""Tier 2: connecting a site to Xero (the emulator) with OAuth 2.0, in a real Frappe/ERPNext site."""
+
+import json
+import threading
+import time
+from urllib.parse import parse_qs, urlparse
+
+import frappe
+import requests
+from frappe.tests.utils import FrappeTestCase
+from frappe.utils.password import get_decrypted_password
+
+from xero_integration import api
+from xero_integration.core import oauth
+from xero_integration.sync import connection
+from xero_integration.testing import COMPANY, EmulatedXero, ensure_company
+
+REFRESH_RACE_WORKERS = 8
+
+
+class TestConnection(FrappeTestCase):
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		ensure_company()
+		cls.xero = EmulatedXero(time_scale=1).start(
+			organisations=(("Xero Test Org", "USD"), ("Second Org", "USD"))
+		)
+		cls.emulator = cls.xero.emulator
+
+	@classmethod
+	def tearDownClass(cls):
+		cls.xero.stop()
+		super().tearDownClass()
+
+	def setUp(self):
+		frappe.set_user("Administrator")
+
+	def authorize(self) -> dict:
+		"""Follow the consent URL like a browser; returns the callback's query (code, state)."""
+		url = connection.start_authorization()
+		query = parse_qs(urlparse(url).query)
+		self.assertEqual(query["code_challenge_method"], ["S256"])
+		response = requests.get(url, allow_redirects=False, timeout=10)
+		self.assertEqual(response.status_code, 302)
+		location = urlparse(response.headers["Location"])
+		self.assertTrue(response.headers["Location"].startswith(connection.redirect_uri()))
+		return {key: values[0] for key, values in parse_qs(location.query).items()}
+
+	def test_round_trip_stores_encrypted_tokens_and_every_organisation(self):
+		callback = self.authorize()
+		names = connection.complete_authorization(callback["code"], callback["state"])
+		self.assertEqual(sorted(names), ["Second Org", "Xero Test Org"])
+		self.assertEqual(frappe.db.get_single_value("Xero Settings", "connection_status"), "Connected")
+		for tenant in self.xero.tenants:
+			organisation = frappe.get_doc("Xero Organisation", tenant)
+			self.assertEqual(organisation.status, "Connected")
+			self.assertEqual(organisation.base_currency, "USD")
+		access = get_decrypted_password("Xero Settings", "Xero Settings", "access_token")
+		refresh = get_decrypted_password("Xero Settings", "Xero Settings", "refresh_token")
+		self.assertTrue(access and refresh)
+		stored = frappe.db.sql("select `password` from `__Auth` where doctype='Xero Settings'", pluck=True)
+		self.assertNotIn(access, stored)
+		self.assertNotIn(refresh, stored)
+		singles = frappe.db.sql("select value from tabSingles where doctype='Xero Settings'", pluck=True)
+		self.assertFalse([value for value in singles if value and (access in value or refresh in value)])
+		self.assertEqual(connection.test_connection(self.xero.tenants[0]), "Xero Test Org")
+
+	def test_wrong_state_is_refused_and_a_state_is_used_once(self):
+		callback = self.authorize()
+		with self.assertRaises(frappe.PermissionError):
+			connection.complete_authorization(callback["code"], "forged-state")
+		connection.complete_authorization(callback["code"], callback["state"])
+		with self.assertRaises(frappe.PermissionError):
+			connection.complete_authorization(callback["code"], callback["state"])
+
+	def test_state_started_by_another_user_is_refused(self):
+		callback = self.authorize()
+		frappe.set_user("Guest")
+		with self.assertRaises(frappe.PermissionError):
+			connection.complete_authorization(callback["code"], callback["state"])
+
+	def test_pkce_verifier_is_checked_by_xero(self):
+		callback = self.authorize()
+		key = connection._state_key(callback["state"])
+		pending = json.loads(frappe.cache.get(key))
+		pending["verifier"] = "x" * 64
+		frappe.cache.set(key, frappe.as_json(pending), ex=60)
+		with self.assertRaises(oauth.InvalidGrant):
+			connection.complete_authorization(callback["code"], callback["state"])
+
+	def test_callback_without_code_redirects_with_a_message_and_saves_nothing(self):
+		callback = self.authorize()
+		frappe.db.set_single_value("Xero Settings", "connection_status", "Not Connected")
+		frappe.db.commit()
+		api.oauth_callback(code=None, state=callback["state"])
+		self.assertEqual(frappe.local.response["type"], "redirect")
+		self.assertIn("xero_message=", frappe.local.response["location"])
+		self.assertEqual(frappe.db.get_single_value("Xero Settings", "connection_status"), "Not Connected")
+
+	def test_eight_workers_with_an_expired_token_refresh_once(self):
+		callback = self.authorize()
+		connection.complete_authorization(callback["code"], callback["state"])
+		frappe.db.set_single_value("Xero Settings", "token_expires_at", time.time() - 10)
+		frappe.db.commit()
+		refreshes_before = self.refresh_count()
+		site, tokens, errors = frappe.local.site, [], []
+		barrier = threading.Barrier(REFRESH_RACE_WORKERS)
+
+		def worker():
+			frappe.init(site=site)
+			frappe.connect()
+			try:
+				barrier.wait()
+				tokens.append(connection.get_access_token())
+			except Exception as e:
+				errors.append(e)
+			finally:
+				frappe.destroy()
+
+		threads = [threading.Thread(target=worker) for _ in range(REFRESH_RACE_WORKERS)]
+		for thread in threads:
+			thread.start()
+		for thread in threads:
+			thread.join(60)
+		self.assertEqual(errors, [])
+		self.assertEqual(len(tokens), REFRESH_RACE_WORKERS)
+		self.assertEqual(len(set(tokens)), 1)
+		self.assertEqual(self.refresh_count() - refreshes_before, 1)
+		self.assertEqual(frappe.db.get_single_value("Xero Settings", "connection_status"), "Connected")
+
+	def test_invalid_grant_asks_for_reconnection_once(self):
+		callback = self.authorize()
+		connection.complete_authorization(callback["code"], callback["state"])
+		self.emulator.clock.advance(61 * 24 * 3600)  # refresh tokens die after 60 days unused
+		frappe.db.set_single_value("Xero Settings", "token_expires_at", 0)
+		frappe.db.commit()
+		notifications = frappe.db.count("Notification Log", {"subject": "Xero needs to be reconnected"})
+		for _attempt in range(2):
+			with self.assertRaises(oauth.InvalidGrant):
+				connection.get_access_token()
+		self.assertEqual(frappe.db.get_single_value("Xero Settings", "connection_status"), "Reconnect Needed")
+		self.assertEqual(
+			frappe.db.get_value("Xero Organisation", self.xero.tenants[0], "status"), "Reconnect Needed"
+		)
+		managers = frappe.get_all("Has Role", filters={"role": "Xero Manager", "parenttype": "User"})
+		self.assertEqual(
+			frappe.db.count("Notification Log", {"subject": "Xero needs to be reconnected"}) - notifications,
+			len(managers),
+		)
+
+	def test_disconnect_removes_connections_and_revokes_when_none_is_left(self):
+		callback = self.authorize()
+		connection.complete_authorization(callback["code"], callback["state"])
+		first, second = self.xero.tenants
+		connection.disconnect(first)
+		self.assertEqual(frappe.db.get_value("Xero Organisation", first, "status"), "Disconnected")
+		self.assertEqual(frappe.db.get_single_value("Xero Settings", "connection_status"), "Connected")
+		connection.disconnect(second)
+		self.assertEqual(frappe.db.get_single_value("Xero Settings", "connection_status"), "Not Connected")
+		self.assertFalse(
+			get_decrypted_password("Xero Settings", "Xero Settings", "refresh_token", raise_exception=False)
+		)
+		self.assertEqual(self.emulator.call_count("DELETE", "/connections"), 2)
+		self.assertGreaterEqual(self.emulator.call_count("POST", "/connect/revocation"), 1)
+
+	def test_an_organisation_links_to_one_company_only(self):
+		callback = self.authorize()
+		connection.complete_authorization(callback["code"], callback["state"])
+		first, second = self.xero.tenants
+		self.xero.link_company(first)
+		with self.assertRaises(frappe.ValidationError):
+			self.xero.link_company(second)
+
+	def refresh_count(self) -> int:
+		# Only refreshes reach the token endpoint between the two counts of the race test.
+		return self.emulator.call_count("POST", "/connect/token")

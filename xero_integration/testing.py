@@ -1,0 +1,200 @@
+"""Tier-2 test support: a real site pointed at a running Xero emulator, and ERPNext documents to sync.
+
+Imported by tests and benchmarks inside a bench (it needs frappe); never by the frappe-free core.
+"""
+
+from urllib.parse import parse_qs, urlparse
+
+import frappe
+import requests
+from frappe.installer import update_site_config
+from frappe.utils import add_days, nowdate
+
+from xero_integration.emulator import Limits, XeroEmulator
+from xero_integration.sync import connection
+
+CLIENT_ID = "xero-integration-tests"
+CLIENT_SECRET = "xero-integration-tests-secret"
+COMPANY = "Xero Test Company"
+ABBR = "XTC"
+CURRENCY = "USD"
+URL_KEYS = ("xero_login_url", "xero_identity_url", "xero_api_url")
+
+
+class EmulatedXero:
+	"""An emulator with one client and organisations, and the site configured to use it.
+
+	Site config is written (not only frappe.conf) so that background workers see the emulator too.
+	"""
+
+	def __init__(self, *, time_scale: float = 60.0, limits: Limits | None = None, seed: int = 0):
+		self.emulator = XeroEmulator(time_scale=time_scale, limits=limits, seed=seed)
+		self.time_scale = time_scale
+		self.tenants: list[str] = []
+
+	def start(self, organisations=(("Xero Test Org", CURRENCY),)) -> "EmulatedXero":
+		base_url = self.emulator.start()
+		self.emulator.register_client(CLIENT_ID, CLIENT_SECRET, redirect_uris=[connection.redirect_uri()])
+		for name, currency in organisations:
+			self.tenants.append(self.emulator.add_organisation(name, currency, (currency, "EUR", "NZD")))
+		config = {key: base_url for key in URL_KEYS}
+		config["xero_rate_limits"] = {"time_scale": self.time_scale}
+		for key, value in config.items():
+			update_site_config(key, value)
+			frappe.local.conf[key] = value
+		reset_settings()
+		settings = frappe.get_doc("Xero Settings")
+		settings.update({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "enabled": 1})
+		settings.save(ignore_permissions=True)
+		frappe.db.commit()
+		return self
+
+	def stop(self):
+		self.emulator.stop()
+		for key in (*URL_KEYS, "xero_rate_limits"):
+			update_site_config(key, None, validate=False)
+			frappe.local.conf.pop(key, None)
+		self.emulator.assert_no_violations()
+
+	def connect(self) -> list[str]:
+		"""The whole consent round trip, as a browser would do it."""
+		location = requests.get(connection.start_authorization(), allow_redirects=False, timeout=10).headers[
+			"Location"
+		]
+		query = parse_qs(urlparse(location).query)
+		return connection.complete_authorization(query["code"][0], query["state"][0])
+
+	def link_company(self, tenant_id: str, company: str = COMPANY, **values):
+		organisation = frappe.get_doc("Xero Organisation", tenant_id)
+		organisation.update({"company": company, **values})
+		organisation.save(ignore_permissions=True)
+		frappe.db.commit()
+		return organisation
+
+
+def reset_settings():
+	"""A clean slate: no tokens, no organisations, nothing queued."""
+	for doctype in ("Xero Outbox", "Xero Document Link", "Xero Sync Log", "Xero Organisation"):
+		frappe.db.delete(doctype)
+	frappe.db.delete("__Auth", {"doctype": "Xero Settings"})
+	frappe.db.delete("Singles", {"doctype": "Xero Settings"})
+	frappe.clear_document_cache("Xero Settings", "Xero Settings")
+	frappe.db.commit()
+
+
+# ---- ERPNext fixtures --------------------------------------------------------------------------
+
+
+def ensure_company(company: str = COMPANY, abbr: str = ABBR, currency: str = CURRENCY) -> str:
+	if not frappe.db.exists("Company", company):
+		frappe.get_doc(
+			{
+				"doctype": "Company",
+				"company_name": company,
+				"abbr": abbr,
+				"default_currency": currency,
+				"country": "United States",
+				"create_chart_of_accounts_based_on": "Standard Template",
+				"chart_of_accounts": "Standard",
+			}
+		).insert(ignore_permissions=True)
+	if not frappe.db.exists("Account", f"Sales Tax - {abbr}"):
+		frappe.get_doc(
+			{
+				"doctype": "Account",
+				"account_name": "Sales Tax",
+				"parent_account": f"Duties and Taxes - {abbr}",
+				"company": company,
+				"account_type": "Tax",
+				"tax_rate": 15,
+			}
+		).insert(ignore_permissions=True)
+	frappe.db.commit()
+	return company
+
+
+def ensure_item(item_code: str = "Xero Test Service") -> str:
+	if not frappe.db.exists("Item", item_code):
+		frappe.get_doc(
+			{
+				"doctype": "Item",
+				"item_code": item_code,
+				"item_group": "Services" if frappe.db.exists("Item Group", "Services") else "All Item Groups",
+				"stock_uom": "Nos",
+				"is_stock_item": 0,
+			}
+		).insert(ignore_permissions=True)
+	return item_code
+
+
+def make_customer(name: str, **values) -> str:
+	if not frappe.db.exists("Customer", name):
+		frappe.get_doc(
+			{
+				"doctype": "Customer",
+				"customer_name": name,
+				"customer_group": "All Customer Groups",
+				"territory": "All Territories",
+				**values,
+			}
+		).insert(ignore_permissions=True)
+	return name
+
+
+def make_sales_invoice(customer: str, lines=((1, 100),), *, tax_rate=None, submit=True, **values):
+	"""lines: (qty, rate) pairs for the test service item; tax_rate adds an "On Net Total" sales tax."""
+	abbr = frappe.get_cached_value("Company", values.get("company", COMPANY), "abbr")
+	invoice = frappe.get_doc(
+		{
+			"doctype": "Sales Invoice",
+			"company": COMPANY,
+			"customer": customer,
+			"posting_date": nowdate(),
+			"due_date": add_days(nowdate(), 30),
+			"currency": CURRENCY,
+			"debit_to": f"Debtors - {abbr}",
+			"items": [
+				{
+					"item_code": ensure_item(),
+					"qty": qty,
+					"rate": rate,
+					"income_account": f"Sales - {abbr}",
+					"cost_center": f"Main - {abbr}",
+				}
+				for qty, rate in lines
+			],
+			"taxes": [
+				{
+					"charge_type": "On Net Total",
+					"account_head": f"Sales Tax - {abbr}",
+					"description": "Sales Tax",
+					"rate": tax_rate,
+					"cost_center": f"Main - {abbr}",
+				}
+			]
+			if tax_rate is not None
+			else [],
+			**values,
+		}
+	)
+	invoice.set_missing_values()
+	invoice.insert(ignore_permissions=True)
+	if submit:
+		invoice.submit()
+	return invoice
+
+
+def make_payment(invoice, amount=None, *, submit=True):
+	from erpnext.accounts.doctype.payment_entry.payment_entry import get_payment_entry
+
+	abbr = frappe.get_cached_value("Company", invoice.company, "abbr")
+	payment = get_payment_entry(invoice.doctype, invoice.name, bank_account=f"Cash - {abbr}")
+	if amount is not None:
+		payment.references[0].allocated_amount = amount
+		payment.paid_amount = payment.received_amount = amount
+	payment.reference_no = f"REF-{invoice.name}"
+	payment.reference_date = nowdate()
+	payment.insert(ignore_permissions=True)
+	if submit:
+		payment.submit()
+	return payment
