@@ -64,6 +64,22 @@ class EmulatedXero:
 		query = parse_qs(urlparse(location).query)
 		return connection.complete_authorization(query["code"][0], query["state"][0])
 
+	def create_in_xero(self, tenant_id: str, collection: str, element: dict) -> dict:
+		"""What a bookkeeper does in Xero's web app: a record the app did not write."""
+		token = self.emulator.issue_tokens(CLIENT_ID, [tenant_id])["access_token"]
+		response = requests.put(
+			f"{self.emulator.base_url}/api.xro/2.0/{collection}",
+			json={collection: [element]},
+			headers={
+				"Authorization": f"Bearer {token}",
+				"xero-tenant-id": tenant_id,
+				"Accept": "application/json",
+			},
+			timeout=10,
+		)
+		response.raise_for_status()
+		return response.json()[collection][0]
+
 	def link_company(self, tenant_id: str, company: str = COMPANY, **values):
 		organisation = frappe.get_doc("Xero Organisation", tenant_id)
 		organisation.update({"company": company, **values})

@@ -96,7 +96,7 @@ def schedule_drain(organisation: str) -> None:
 def due_rows(organisation: str, limit: int) -> list[dict]:
 	"""Pending work whose retry time has come, oldest first."""
 	return frappe.db.sql(
-		"""select name, object_type, operation, reference_doctype, reference_name, attempts, uncertain
+		"""select name, stage, object_type, operation, reference_doctype, reference_name, attempts, uncertain
 		from `tabXero Outbox`
 		where organisation=%(organisation)s and status=%(pending)s
 			and (next_attempt_at is null or next_attempt_at <= %(now)s)

@@ -140,6 +140,12 @@ class Pusher:
 			for row in rows:
 				self.retry(Work(row), str(e), uncertain=getattr(e, "uncertain", False), delay=delay)
 			return isinstance(e, XeroRateLimited) and e.problem == "day"
+		except XeroValidationError as e:
+			# The whole request was refused (not one element): nothing of it was saved.
+			frappe.db.rollback()
+			for row in rows:
+				self.attention(Work(row), e.messages)
+			return False
 		except XeroAuthError as e:
 			frappe.db.rollback()
 			for row in rows:
@@ -210,10 +216,14 @@ class Pusher:
 	def send(self, kind: str, works: list[Work], **params) -> list[batching.ElementResult]:
 		collection = batching.COLLECTIONS[kind][0]
 		payloads = [work.payload for work in works]
+		for work in works:
+			# Hash what is actually sent: matching or renaming may have changed the payload.
+			work.hash = payload_hash(kind, work.payload)
 		key = batching.idempotency_key(
 			self.organisation,
 			f"{kind}-{works[0].row['operation']}",
-			[f"{w.row['name']}:{w.hash}" for w in works],
+			# The key covers the exact body: a resend of the same batch replays, a changed body is new work.
+			[f"{w.row['name']}:{content_hash(w.payload)}" for w in works],
 		)
 		response = self.client.call(
 			SEND_METHOD[kind], {collection: payloads}, summarize_errors=False, idempotency_key=key, **params
@@ -237,7 +247,7 @@ class Pusher:
 			except MappingError as e:
 				self.attention(work, e.problems)
 				continue
-			work.hash = content_hash(work.payload)
+			work.hash = payload_hash("Contact", work.payload)
 			if work.link and work.link["content_hash"] == work.hash:
 				self.skipped(work, _("Unchanged since the last sync: nothing sent."))
 				continue
@@ -312,7 +322,6 @@ class Pusher:
 					# Another party already uses this name in Xero: a visible, stable suffix keeps both.
 					original = work.payload["Name"]
 					work.payload["Name"] = disambiguated_name(original, work.payload["ContactNumber"])
-					work.hash = content_hash(work.payload)
 					work.notes.append(
 						_("Xero already has another contact named {0}; sent as {1}.").format(
 							original, work.payload["Name"]
@@ -343,7 +352,7 @@ class Pusher:
 			except MappingError as e:
 				self.attention(work, e.problems)
 				continue
-			work.payload, work.hash = mapped.payload, content_hash(mapped.payload)
+			work.payload, work.hash = mapped.payload, payload_hash(kind, mapped.payload)
 			if mapped.rounding_difference:
 				work.notes.append(
 					_("Added a rounding line of {0} so Xero's total equals ERPNext's.").format(
@@ -606,7 +615,9 @@ class Pusher:
 					credit["xero_id"],
 					work.payload,
 					summarize_errors=False,
-					idempotency_key=batching.idempotency_key(self.organisation, "allocate", [row["name"]]),
+					idempotency_key=batching.idempotency_key(
+						self.organisation, "allocate", [str(row["name"])]
+					),
 				)
 			except XeroValidationError as e:
 				self.attention(work, e.messages, e.body)
@@ -615,6 +626,12 @@ class Pusher:
 			self.log(
 				"Success", work, credit["xero_id"], _("Allocated to {0}.").format(work.doc.return_against)
 			)
+
+
+def payload_hash(kind: str, payload: dict) -> str:
+	"""The content of a document, without the Xero id an update carries and a create does not."""
+	id_key = batching.COLLECTIONS[kind][1]
+	return content_hash({key: value for key, value in payload.items() if key != id_key})
 
 
 def payment_object(reference) -> str:

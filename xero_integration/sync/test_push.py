@@ -1,0 +1,306 @@
+"""Tier 2: ERPNext documents submitted, cancelled and amended in a real site reach the emulated Xero
+exactly once, with equal totals, through the outbox and the drain job."""
+
+import os
+import subprocess
+import sys
+from decimal import Decimal
+
+import frappe
+from frappe.tests.utils import FrappeTestCase
+from frappe.utils import flt
+
+from xero_integration.emulator import Faults
+from xero_integration.sync import outbox, push
+from xero_integration.testing import (
+	ABBR,
+	COMPANY,
+	EmulatedXero,
+	ensure_company,
+	make_customer,
+	make_payment,
+	make_sales_invoice,
+)
+
+
+class PushTestCase(FrappeTestCase):
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		ensure_company()
+		cls.xero = EmulatedXero(time_scale=60).start()
+		cls.emulator = cls.xero.emulator
+		cls.tenant = cls.xero.tenants[0]
+		cls.xero.connect()
+		cls.xero.link_company(
+			cls.tenant,
+			tax_mappings=[
+				{
+					"erpnext_tax_type": "Account",
+					"erpnext_tax": f"Sales Tax - {ABBR}",
+					"xero_tax_type": "OUTPUT2",
+				}
+			],
+		)
+		frappe.clear_document_cache("Xero Settings", "Xero Settings")
+
+	@classmethod
+	def tearDownClass(cls):
+		cls.xero.stop()
+		super().tearDownClass()
+
+	def setUp(self):
+		frappe.set_user("Administrator")
+		self.emulator.faults = Faults()
+
+	def org(self):
+		return self.emulator.org(self.tenant)
+
+	def drain(self):
+		frappe.db.commit()
+		push.drain(self.tenant)
+
+	def drain_until_empty(self, rounds=40):
+		"""What the scheduler does after failures: drain again once each retry is due."""
+		for _round in range(rounds):
+			frappe.db.sql(
+				"update `tabXero Outbox` set next_attempt_at=null where status='Pending' and organisation=%s",
+				self.tenant,
+			)
+			self.drain()
+			if not frappe.db.count("Xero Outbox", {"status": ("in", ("Pending", "Processing"))}):
+				return
+		self.fail("the outbox did not drain")
+
+	def api_calls(self, method=None) -> int:
+		return self.emulator.call_count(method, path_prefix="/api.xro/")
+
+	def xero_invoice(self, number):
+		found = [i for i in self.org().invoices.values() if i.get("InvoiceNumber") == number]
+		self.assertEqual(len(found), 1, f"{number} is in Xero {len(found)} times")
+		return found[0]
+
+	def assert_same_total(self, invoice):
+		xero = self.xero_invoice(invoice.name)
+		self.assertEqual(
+			Decimal(str(xero["Total"])), Decimal(str(flt(invoice.rounded_total or invoice.grand_total, 2)))
+		)
+		return xero
+
+
+class TestOutbox(PushTestCase):
+	def test_submit_queues_in_the_same_transaction_and_rollback_leaves_nothing(self):
+		customer = make_customer("Rollback Customer")
+		frappe.db.commit()
+		invoice = make_sales_invoice(customer)
+		self.assertTrue(frappe.db.exists("Xero Outbox", {"reference_name": invoice.name}))
+		frappe.db.rollback()
+		self.assertFalse(frappe.db.exists("Xero Outbox", {"reference_name": invoice.name}))
+		self.assertFalse(frappe.db.exists("Sales Invoice", invoice.name))
+
+	def test_no_call_to_xero_inside_the_submit(self):
+		customer = make_customer("Quiet Customer")
+		calls = len(self.emulator.calls)
+		make_sales_invoice(customer, tax_rate=15)
+		self.assertEqual(len(self.emulator.calls), calls)
+		frappe.db.rollback()
+
+	def test_documents_of_an_unconnected_company_are_never_queued(self):
+		other = frappe.db.get_value("Company", {"name": ("!=", COMPANY)}, "name")
+		self.assertIsNone(frappe.db.get_value("Xero Organisation", {"company": other}))
+		customer = make_customer("Other Company Customer")
+		frappe.db.commit()
+		from xero_integration.sync.events import queue_document
+
+		invoice = frappe._dict(doctype="Sales Invoice", company=other, name="X", flags=frappe._dict())
+		queue_document(invoice)
+		self.assertFalse(frappe.db.exists("Xero Outbox", {"reference_name": "X"}))
+		self.assertFalse(frappe.db.exists("Xero Outbox", {"reference_name": customer}))
+
+
+class TestSalesFlow(PushTestCase):
+	def test_invoice_reaches_xero_once_with_its_contact_and_equal_total(self):
+		customer = make_customer("Flow Customer", email_id=None)
+		invoice = make_sales_invoice(customer, lines=((3, 33.33), (1, 0.99), (7, 12.5)), tax_rate=15)
+		self.drain()
+		xero = self.assert_same_total(invoice)
+		self.assertEqual(xero["Status"], "AUTHORISED")
+		self.assertEqual(xero["Type"], "ACCREC")
+		contact = self.org().contacts[xero["Contact"]["ContactID"]]
+		self.assertEqual(contact["ContactNumber"], customer)
+		invoice.reload()
+		self.assertEqual(invoice.xero_id, xero["InvoiceID"])
+		self.assertEqual(invoice.xero_status, "AUTHORISED")
+		self.assertTrue(
+			frappe.db.exists("Xero Sync Log", {"reference_name": invoice.name, "status": "Success"})
+		)
+		# A second drain, or the scheduler, sends nothing again.
+		outbox.enqueue(self.tenant, "Invoice", "upsert", "Sales Invoice", invoice.name)
+		writes = self.api_calls("POST") + self.api_calls("PUT")
+		self.drain()
+		self.assertEqual(self.api_calls("POST") + self.api_calls("PUT"), writes)
+		self.xero_invoice(invoice.name)
+
+	def test_customer_saved_twice_unchanged_makes_no_call(self):
+		customer = make_customer("Unchanged Customer")
+		make_sales_invoice(customer)
+		self.drain()
+		doc = frappe.get_doc("Customer", customer)
+		doc.save()
+		self.drain()  # first save after the invoice: content is identical to what Xero has
+		calls = self.api_calls()
+		doc.save()
+		self.drain()
+		self.assertEqual(self.api_calls(), calls)
+		doc.customer_name = "Unchanged Customer Renamed"
+		doc.save()
+		self.drain()
+		names = [c["Name"] for c in self.org().contacts.values() if c.get("ContactNumber") == customer]
+		self.assertEqual(names, ["Unchanged Customer Renamed"])
+
+	def test_partial_payments_cancel_void_and_amend(self):
+		customer = make_customer("Payment Customer")
+		invoice = make_sales_invoice(customer, lines=((2, 50),), tax_rate=15)  # 115.00
+		self.drain()
+		first = make_payment(invoice, 15)
+		second = make_payment(invoice, 40)
+		self.drain()
+		xero = self.xero_invoice(invoice.name)
+		self.assertEqual(Decimal(str(xero["AmountPaid"])), Decimal("55.00"))
+		self.assertEqual(Decimal(str(xero["AmountDue"])), Decimal("60.00"))
+		# Voiding needs the payments gone first: cancel in ERPNext's order and the drain keeps Xero's.
+		first.reload().cancel()
+		second.reload().cancel()
+		invoice.reload().cancel()
+		self.drain()
+		payments = [p for p in self.org().payments.values() if p["Invoice"]["InvoiceID"] == xero["InvoiceID"]]
+		self.assertEqual(sorted(p["Status"] for p in payments), ["DELETED", "DELETED"])
+		self.assertEqual(self.xero_invoice(invoice.name)["Status"], "VOIDED")
+		amended = frappe.copy_doc(invoice)
+		amended.docstatus = 0
+		amended.amended_from = invoice.name
+		amended.insert()
+		amended.submit()
+		self.drain()
+		self.assertEqual(self.xero_invoice(invoice.name)["Status"], "VOIDED")
+		self.assertEqual(self.assert_same_total(amended)["Status"], "AUTHORISED")
+
+	def test_void_refused_while_paid_in_xero_says_what_to_do(self):
+		customer = make_customer("Refused Void Customer")
+		invoice = make_sales_invoice(customer, lines=((1, 80),))
+		self.drain()
+		make_payment(invoice, 80)
+		self.drain()
+		# ERPNext unlinks the payment on cancel; Xero still holds it, so Xero refuses the void.
+		frappe.db.set_single_value("Accounts Settings", "unlink_payment_on_cancellation_of_invoice", 1)
+		invoice.reload().cancel()
+		self.drain()
+		row = frappe.get_all(
+			"Xero Outbox",
+			filters={"reference_name": invoice.name, "operation": "void"},
+			fields=["status", "last_error"],
+		)[0]
+		self.assertEqual(row.status, "Needs Attention")
+		self.assertIn("payment", row.last_error)
+		self.assertIn("Retry", row.last_error)
+		self.assertEqual(self.xero_invoice(invoice.name)["Status"], "PAID")
+
+	def test_return_becomes_a_credit_note_allocated_to_the_invoice(self):
+		from erpnext.accounts.doctype.sales_invoice.sales_invoice import make_sales_return
+
+		customer = make_customer("Return Customer")
+		invoice = make_sales_invoice(customer, lines=((4, 25),), tax_rate=15)  # 115.00
+		self.drain()
+		credit = make_sales_return(invoice.name)
+		credit.items[0].qty = -1
+		credit.insert()
+		credit.submit()
+		self.drain()
+		notes = [c for c in self.org().credit_notes.values() if c.get("CreditNoteNumber") == credit.name]
+		self.assertEqual(len(notes), 1)
+		self.assertEqual(notes[0]["Type"], "ACCRECCREDIT")
+		self.assertEqual(Decimal(str(notes[0]["Total"])), Decimal("28.75"))
+		self.assertEqual(Decimal(str(self.xero_invoice(invoice.name)["AmountDue"])), Decimal("86.25"))
+
+
+class TestBatchesAndFailures(PushTestCase):
+	def test_one_bad_invoice_does_not_block_the_other_forty_nine(self):
+		other = make_customer("Hand Typed Customer")
+		make_sales_invoice(other)
+		self.drain()
+		customer = make_customer("Batch Customer")
+		invoices = [make_sales_invoice(customer, lines=((1, 10 + i),)) for i in range(50)]
+		clash = invoices[17].name
+		# Someone typed one of our numbers into Xero by hand, for another contact.
+		other_id = frappe.db.get_value("Customer", other, "xero_id")
+		self.xero.create_in_xero(
+			self.tenant,
+			"Invoices",
+			{
+				"Type": "ACCREC",
+				"Contact": {"ContactID": other_id},
+				"InvoiceNumber": clash,
+				"Status": "AUTHORISED",
+				"LineItems": [
+					{"Description": "Typed by hand", "Quantity": 1, "UnitAmount": 5, "AccountCode": "200"}
+				],
+			},
+		)
+		frappe.db.commit()
+		before = self.emulator.call_count("POST", "/api.xro/2.0/Invoices")
+		self.drain()
+		self.assertEqual(self.emulator.call_count("POST", "/api.xro/2.0/Invoices") - before, 1)
+		for invoice in invoices:
+			if invoice.name != clash:
+				self.assert_same_total(invoice)
+		row = frappe.get_all(
+			"Xero Outbox", filters={"reference_name": clash}, fields=["status", "last_error"]
+		)[0]
+		self.assertEqual(row.status, "Needs Attention")
+		self.assertIn("unique", row.last_error)
+
+	def test_faults_end_with_every_document_once(self):
+		customer = make_customer("Fault Customer")
+		invoices = [make_sales_invoice(customer, lines=((1, 20 + i),), tax_rate=15) for i in range(30)]
+		payments = [make_payment(invoice, 5) for invoice in invoices[:10]]
+		self.emulator.faults = Faults(http_500=0.10, http_429=0.05, commit_then_drop=0.03, seed=7)
+		self.drain_until_empty()
+		self.emulator.faults = Faults()
+		for invoice in invoices:
+			self.assert_same_total(invoice)
+		for payment in payments:
+			invoice_id = self.xero_invoice(payment.references[0].reference_name)["InvoiceID"]
+			paid = [p for p in self.org().payments.values() if p["Invoice"]["InvoiceID"] == invoice_id]
+			self.assertEqual(len(paid), 1)
+		self.assertFalse(
+			frappe.db.count(
+				"Xero Outbox",
+				{"status": ("!=", "Done"), "reference_name": ("in", [i.name for i in invoices])},
+			)
+		)
+
+
+class TestBackgroundWorker(PushTestCase):
+	def test_a_real_worker_drains_after_commit(self):
+		customer = make_customer("Worker Customer")
+		invoice = make_sales_invoice(customer, lines=((1, 42),))
+		frappe.db.commit()
+		bench = os.path.abspath(os.path.join(frappe.get_app_path("frappe"), "..", "..", ".."))
+		subprocess.run(
+			[
+				sys.executable,
+				"-m",
+				"frappe.utils.bench_helper",
+				"frappe",
+				"--site",
+				frappe.local.site,
+				"worker",
+				"--burst",
+				"--queue",
+				"short",
+			],
+			cwd=os.path.join(bench, "sites"),
+			check=True,
+			timeout=300,
+		)
+		self.assert_same_total(invoice)
