@@ -16,7 +16,7 @@ def get_link(organisation: str, doctype: str, name: str, xero_object: str) -> di
 			"reference_name": name,
 			"xero_object": xero_object,
 		},
-		["name", "xero_id", "xero_status", "content_hash"],
+		["name", "xero_id", "xero_status", "content_hash", "xero_updated"],
 		as_dict=True,
 	)
 
@@ -42,10 +42,13 @@ def save_link(
 	xero_id: str,
 	xero_status: str | None = None,
 	content_hash: str | None = None,
+	xero_updated: str | None = None,
 ) -> None:
 	values = {"xero_id": xero_id, "xero_status": xero_status, "last_synced": now_datetime()}
 	if content_hash is not None:
 		values["content_hash"] = content_hash
+	if xero_updated is not None:
+		values["xero_updated"] = xero_updated
 	existing = get_link(organisation, doctype, name, xero_object)
 	if existing:
 		frappe.db.set_value("Xero Document Link", existing["name"], values, update_modified=False)
@@ -63,13 +66,20 @@ def save_link(
 	show_on_document(doctype, name, xero_id, xero_status)
 
 
-def set_status(organisation: str, doctype: str, name: str, xero_object: str, xero_status: str) -> None:
+def set_status(
+	organisation: str,
+	doctype: str,
+	name: str,
+	xero_object: str,
+	xero_status: str,
+	xero_updated: str | None = None,
+) -> None:
 	link = get_link(organisation, doctype, name, xero_object)
 	if link:
 		frappe.db.set_value(
 			"Xero Document Link",
 			link["name"],
-			{"xero_status": xero_status, "last_synced": now_datetime()},
+			{"xero_status": xero_status, "last_synced": now_datetime(), "xero_updated": xero_updated},
 			update_modified=False,
 		)
 		show_on_document(doctype, name, link["xero_id"], xero_status)

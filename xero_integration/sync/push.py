@@ -173,6 +173,7 @@ class Pusher:
 				xero_id,
 				xero_status,
 				work.hash,
+				(response or {}).get("UpdatedDateUTC"),
 			)
 		outbox.mark_done(work.row)
 		self.log("Success", work, xero_id, " ".join(work.notes) or None, response)
@@ -479,6 +480,7 @@ class Pusher:
 						work.row["reference_name"],
 						kind,
 						result.element.get("Status"),
+						result.element.get("UpdatedDateUTC"),
 					)
 					outbox.mark_done(work.row)
 					self.log("Success", work, work.link["xero_id"], None, result.element)
