@@ -90,6 +90,8 @@ class EmulatedXero:
 
 def reset_settings():
 	"""A clean slate: no tokens, no organisations, nothing queued."""
+	for name in frappe.get_all("Xero Organisation", pluck="name"):
+		frappe.clear_document_cache("Xero Organisation", name)
 	for doctype in ("Xero Outbox", "Xero Document Link", "Xero Sync Log", "Xero Organisation"):
 		frappe.db.delete(doctype)
 	frappe.db.delete("__Auth", {"doctype": "Xero Settings"})
@@ -114,17 +116,18 @@ def ensure_company(company: str = COMPANY, abbr: str = ABBR, currency: str = CUR
 				"chart_of_accounts": "Standard",
 			}
 		).insert(ignore_permissions=True)
-	if not frappe.db.exists("Account", f"Sales Tax - {abbr}"):
-		frappe.get_doc(
-			{
-				"doctype": "Account",
-				"account_name": "Sales Tax",
-				"parent_account": f"Duties and Taxes - {abbr}",
-				"company": company,
-				"account_type": "Tax",
-				"tax_rate": 15,
-			}
-		).insert(ignore_permissions=True)
+	for account_name in ("Sales Tax", "Input Tax"):
+		if not frappe.db.exists("Account", f"{account_name} - {abbr}"):
+			frappe.get_doc(
+				{
+					"doctype": "Account",
+					"account_name": account_name,
+					"parent_account": f"Duties and Taxes - {abbr}",
+					"company": company,
+					"account_type": "Tax",
+					"tax_rate": 15,
+				}
+			).insert(ignore_permissions=True)
 	frappe.db.commit()
 	return company
 
@@ -157,39 +160,57 @@ def make_customer(name: str, **values) -> str:
 	return name
 
 
+def make_supplier(name: str, **values) -> str:
+	if not frappe.db.exists("Supplier", name):
+		frappe.get_doc(
+			{"doctype": "Supplier", "supplier_name": name, "supplier_group": "All Supplier Groups", **values}
+		).insert(ignore_permissions=True)
+	return name
+
+
 def make_sales_invoice(customer: str, lines=((1, 100),), *, tax_rate=None, submit=True, **values):
-	"""lines: (qty, rate) pairs for the test service item; tax_rate adds an "On Net Total" sales tax."""
+	"""lines: (qty, rate) pairs for the test service item; tax_rate adds an "On Net Total" tax."""
+	return _make_invoice("Sales Invoice", {"customer": customer}, lines, tax_rate, submit, values)
+
+
+def make_purchase_invoice(supplier: str, lines=((1, 100),), *, tax_rate=None, submit=True, **values):
+	return _make_invoice("Purchase Invoice", {"supplier": supplier}, lines, tax_rate, submit, values)
+
+
+def _make_invoice(doctype, party, lines, tax_rate, submit, values):
 	abbr = frappe.get_cached_value("Company", values.get("company", COMPANY), "abbr")
+	sales = doctype == "Sales Invoice"
+	tax = {
+		"charge_type": "On Net Total",
+		"account_head": f"{'Sales' if sales else 'Input'} Tax - {abbr}",
+		"description": "Tax",
+		"rate": tax_rate,
+		"cost_center": f"Main - {abbr}",
+	}
+	if not sales:
+		tax.update({"category": "Total", "add_deduct_tax": "Add"})
 	invoice = frappe.get_doc(
 		{
-			"doctype": "Sales Invoice",
+			"doctype": doctype,
 			"company": COMPANY,
-			"customer": customer,
+			**party,
 			"posting_date": nowdate(),
 			"due_date": add_days(nowdate(), 30),
 			"currency": CURRENCY,
-			"debit_to": f"Debtors - {abbr}",
+			"debit_to" if sales else "credit_to": f"Debtors - {abbr}" if sales else f"Creditors - {abbr}",
 			"items": [
 				{
 					"item_code": ensure_item(),
 					"qty": qty,
 					"rate": rate,
-					"income_account": f"Sales - {abbr}",
+					"income_account" if sales else "expense_account": f"Sales - {abbr}"
+					if sales
+					else f"Cost of Goods Sold - {abbr}",
 					"cost_center": f"Main - {abbr}",
 				}
 				for qty, rate in lines
 			],
-			"taxes": [
-				{
-					"charge_type": "On Net Total",
-					"account_head": f"Sales Tax - {abbr}",
-					"description": "Sales Tax",
-					"rate": tax_rate,
-					"cost_center": f"Main - {abbr}",
-				}
-			]
-			if tax_rate is not None
-			else [],
+			"taxes": [tax] if tax_rate is not None else [],
 			**values,
 		}
 	)

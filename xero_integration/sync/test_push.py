@@ -19,7 +19,9 @@ from xero_integration.testing import (
 	ensure_company,
 	make_customer,
 	make_payment,
+	make_purchase_invoice,
 	make_sales_invoice,
+	make_supplier,
 )
 
 
@@ -39,7 +41,12 @@ class PushTestCase(FrappeTestCase):
 					"erpnext_tax_type": "Account",
 					"erpnext_tax": f"Sales Tax - {ABBR}",
 					"xero_tax_type": "OUTPUT2",
-				}
+				},
+				{
+					"erpnext_tax_type": "Account",
+					"erpnext_tax": f"Input Tax - {ABBR}",
+					"xero_tax_type": "INPUT2",
+				},
 			],
 		)
 		frappe.clear_document_cache("Xero Settings", "Xero Settings")
@@ -221,6 +228,55 @@ class TestSalesFlow(PushTestCase):
 		self.assertEqual(notes[0]["Type"], "ACCRECCREDIT")
 		self.assertEqual(Decimal(str(notes[0]["Total"])), Decimal("28.75"))
 		self.assertEqual(Decimal(str(self.xero_invoice(invoice.name)["AmountDue"])), Decimal("86.25"))
+
+
+class TestPurchaseFlow(PushTestCase):
+	def bill(self, invoice):
+		found = [
+			b
+			for b in self.org().invoices.values()
+			if b.get("Type") == "ACCPAY" and b.get("Reference") == invoice.name
+		]
+		self.assertEqual(len(found), 1, f"{invoice.name} is in Xero {len(found)} times")
+		return found[0]
+
+	def test_bill_payment_debit_note_and_cancellation(self):
+		from erpnext.accounts.doctype.purchase_invoice.purchase_invoice import make_debit_note
+
+		supplier = make_supplier("Flow Supplier")
+		invoice = make_purchase_invoice(
+			supplier, lines=((3, 19.99), (2, 5.55)), tax_rate=15, bill_no="SUP-881"
+		)
+		# Supplier invoice numbers repeat across suppliers; Xero allows that for bills.
+		other = make_purchase_invoice(make_supplier("Other Supplier"), lines=((1, 10),), bill_no="SUP-881")
+		self.drain()
+		bill = self.bill(invoice)
+		self.assertEqual(bill["InvoiceNumber"], "SUP-881")
+		self.assertEqual(
+			Decimal(str(bill["Total"])), Decimal(str(flt(invoice.rounded_total or invoice.grand_total, 2)))
+		)
+		self.assertTrue(self.org().contacts[bill["Contact"]["ContactID"]]["ContactNumber"] == supplier)
+		self.assertEqual(self.bill(other)["InvoiceNumber"], "SUP-881")
+		payment = make_payment(invoice, 20)
+		debit_note = make_debit_note(invoice.name)
+		debit_note.items = debit_note.items[:1]
+		debit_note.items[0].qty = -1
+		debit_note.insert()
+		debit_note.submit()
+		self.drain()
+		notes = [c for c in self.org().credit_notes.values() if c.get("CreditNoteNumber") == debit_note.name]
+		self.assertEqual([n["Type"] for n in notes], ["ACCPAYCREDIT"])
+		bill = self.bill(invoice)
+		self.assertEqual(
+			Decimal(str(bill["AmountDue"])),
+			Decimal(str(bill["Total"])) - Decimal("20") - Decimal(str(notes[0]["Total"])),
+		)
+		payment.reload().cancel()
+		self.drain()
+		self.assertEqual(Decimal(str(self.bill(invoice)["AmountPaid"])), Decimal("0"))
+		other.reload().cancel()
+		self.drain()
+		self.assertEqual(self.bill(other)["Status"], "VOIDED")
 
 
 class TestBatchesAndFailures(PushTestCase):
