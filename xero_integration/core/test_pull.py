@@ -1,0 +1,82 @@
+import datetime
+
+from xero_integration.core import pull
+
+UTC = datetime.timezone.utc
+
+
+def at(second: int, ms: int = 0) -> str:
+	moment = datetime.datetime(2026, 11, 22, 3, 0, second, tzinfo=UTC)
+	return f"/Date({int(moment.timestamp() * 1000) + ms}+0000)/"
+
+
+def test_id_chunks_stay_under_fifty_and_drop_repeats():
+	ids = [f"id-{n}" for n in range(95)] + ["id-3", "", None]
+	chunks = pull.id_chunks(ids)
+	assert [len(c) for c in chunks] == [40, 40, 15]
+	assert [i for chunk in chunks for i in chunk] == [f"id-{n}" for n in range(95)]
+
+
+def test_xero_timestamps_in_every_format_compare_equal():
+	assert pull.same_moment(at(5, 250), "2026-11-22T03:00:05.250")
+	assert pull.same_moment(at(5, 250), "2026-11-22T03:00:05.250Z")
+	assert not pull.same_moment(at(5, 250), at(5, 251))
+	assert not pull.same_moment(None, None)
+
+
+def test_if_modified_since_floors_to_the_second_so_that_second_is_read_again():
+	assert pull.if_modified_since(at(7, 999)) == datetime.datetime(2026, 11, 22, 3, 0, 7, tzinfo=UTC)
+	assert pull.if_modified_since(None) is None
+
+
+def test_watermark_moves_to_the_newest_applied_record():
+	mark = pull.Watermark(at(1))
+	for second in (2, 3, 9):
+		mark.record(at(second), ok=True)
+	assert mark.safe == pull.xero_datetime(at(9))
+
+
+def test_a_failed_record_holds_the_watermark_at_itself():
+	mark = pull.Watermark(at(1))
+	mark.record(at(2), ok=True)
+	mark.record(at(4), ok=False)
+	mark.record(at(6), ok=True)  # applied, but re-read next time because of the failure before it
+	mark.record(at(5), ok=False)
+	assert mark.safe == pull.xero_datetime(at(4))
+
+
+def test_a_failure_on_the_first_record_keeps_the_old_watermark_or_less():
+	mark = pull.Watermark(None)
+	mark.record(at(3), ok=False)
+	mark.record(at(8), ok=True)
+	assert mark.safe == pull.xero_datetime(at(3))
+
+
+def test_event_window_looks_back_from_the_earliest_event():
+	window = pull.event_window(["2026-11-22T03:10:00.500", "2026-11-22T03:09:00.000"])
+	assert window == datetime.datetime(2026, 11, 22, 3, 4, 0, tzinfo=UTC)
+	assert pull.event_window([]) is None
+
+
+def test_paging_stops_at_the_page_count_or_a_short_page():
+	assert pull.page_count(5000) == 5
+	assert pull.page_count(5001) == 6
+	assert pull.is_last_page(1000, 5, {"pageCount": 5})
+	assert not pull.is_last_page(1000, 4, {"pageCount": 5})
+	assert pull.is_last_page(999, 1, None)
+	assert not pull.is_last_page(1000, 1, None)
+
+
+def test_conflict_winner_by_policy():
+	older, newer = at(1), at(2)
+	assert pull.winner(pull.ERPNEXT_WINS, erpnext_changed=False) == "xero"
+	assert pull.winner(pull.ERPNEXT_WINS, erpnext_changed=True) == "erpnext"
+	assert pull.winner(pull.XERO_WINS, erpnext_changed=True) == "xero"
+	assert (
+		pull.winner(pull.NEWEST_WINS, erpnext_changed=True, erpnext_modified=older, xero_updated=newer)
+		== "xero"
+	)
+	assert (
+		pull.winner(pull.NEWEST_WINS, erpnext_changed=True, erpnext_modified=newer, xero_updated=older)
+		== "erpnext"
+	)
