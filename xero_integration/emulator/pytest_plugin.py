@@ -6,6 +6,7 @@ The `emulator` fixture fails the test at teardown if a request broke Xero's spec
 
 import pytest
 
+from .identity import DEFAULT_SCOPES
 from .sdk import SdkClient, sdk_client
 from .server import XeroEmulator
 
@@ -43,12 +44,17 @@ def tenant_id(emulator) -> str:
 	return emulator.add_organisation()
 
 
+def connect(emu: XeroEmulator, tenant_id: str | None = None, scopes: str = DEFAULT_SCOPES):
+	"""(SDK client, tenant id): a fresh consent of the test app to tenant_id (a new organisation if None)."""
+	tenant_id = tenant_id or emu.add_organisation()
+	token = emu.issue_tokens(CLIENT_ID, [tenant_id], scopes)
+	return sdk_client(emu.base_url, CLIENT_ID, CLIENT_SECRET, token), tenant_id
+
+
 @pytest.fixture
 def xero(emulator, tenant_id) -> SdkClient:
 	"""The real xero-python SDK, connected to the emulator's organisation with the app's scopes."""
-	return sdk_client(
-		emulator.base_url, CLIENT_ID, CLIENT_SECRET, emulator.issue_tokens(CLIENT_ID, [tenant_id])
-	)
+	return connect(emulator, tenant_id)[0]
 
 
-__all__ = ["CLIENT_ID", "CLIENT_SECRET", "emulator", "emulator_factory", "tenant_id", "xero"]
+__all__ = ["CLIENT_ID", "CLIENT_SECRET", "connect", "emulator", "emulator_factory", "tenant_id", "xero"]

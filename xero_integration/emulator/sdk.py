@@ -1,5 +1,6 @@
 """Wire the real xero-python SDK to an emulator (tests and benchmarks)."""
 
+import functools
 from dataclasses import dataclass
 
 from xero_python.accounting import AccountingApi
@@ -23,12 +24,20 @@ def point_token_api_at(base_url: str) -> None:
 	TokenApi.revoke_token_url = f"{base_url}/connect/revocation"
 
 
-def sdk_client(base_url: str, client_id: str, client_secret: str, token: dict) -> SdkClient:
+def sdk_client(
+	base_url: str, client_id: str, client_secret: str, token: dict, retries: bool = False
+) -> SdkClient:
+	"""retries=False turns off urllib3's hidden retries: by default xero-python (urllib3 2.x) repeats GET, PUT
+	and DELETE up to 3 times after a connection error, or after a 429/503 carrying Retry-After, sleeping
+	Retry-After real seconds. Tests need to see every answer."""
 	point_token_api_at(base_url)
 	api_client = ApiClient(
 		Configuration(oauth2_token=OAuth2Token(client_id=client_id, client_secret=client_secret)),
 		pool_threads=1,
 	)
+	if not retries:
+		pool = api_client.rest_client.pool_manager
+		pool.request = functools.partial(pool.request, retries=False)
 	client = SdkClient(
 		api_client,
 		AccountingApi(api_client, base_url=f"{base_url}/api.xro/2.0"),

@@ -137,7 +137,9 @@ class XeroEmulator:
 		self._server = make_server(self.host, self.port, self, threaded=True, request_handler=_Quiet)
 		self.port = self._server.server_port
 		self.base_url = f"http://{self.host}:{self.port}"
-		self._thread = threading.Thread(target=self._server.serve_forever, name="xero-emulator", daemon=True)
+		self._thread = threading.Thread(
+			target=self._server.serve_forever, args=(0.05,), name="xero-emulator", daemon=True
+		)
 		self._thread.start()
 		return self.base_url
 
