@@ -28,8 +28,6 @@ from xero_integration.sync import connection, links, outbox
 from xero_integration.sync.context import mapping_context, tax_rates
 from xero_integration.sync.log import create_log
 
-# Rows fetched per batch: enough to fill one request of the first stage present.
-FETCH_LIMIT = batching.MAX_ELEMENTS
 LOCK_SECONDS = 600
 PARTY_OF = {"Sales Invoice": ("Customer", "customer"), "Purchase Invoice": ("Supplier", "supplier")}
 SEND_METHOD = {
@@ -81,7 +79,7 @@ def drain(organisation: str, max_batches: int | None = None) -> int:
 		frappe.db.commit()
 		pusher = Pusher(organisation)
 		while max_batches is None or batches < max_batches:
-			rows = outbox.due_rows(organisation, FETCH_LIMIT)
+			rows = outbox.due_rows(organisation, pusher.batch_size)
 			if not rows:
 				break
 			stage = rows[0]["stage"]
@@ -103,6 +101,10 @@ class Pusher:
 	def __init__(self, organisation: str):
 		self.organisation = organisation
 		self.client = connection.client_for(organisation)
+		# Site config `xero_batch_size` (1..50) exists for the one-call-per-document benchmark baseline.
+		self.batch_size = min(
+			int(frappe.conf.get("xero_batch_size") or batching.MAX_ELEMENTS), batching.MAX_ELEMENTS
+		)
 		self._ctx = None
 		self._tax_rates = None
 		self._contacts = None
@@ -310,7 +312,7 @@ class Pusher:
 
 	def send_contacts(self, works: list[Work], *, retry_name_clash: bool) -> list[Work]:
 		clashes = []
-		for indexes in batching.chunks([w.payload for w in works]):
+		for indexes in batching.chunks([w.payload for w in works], self.batch_size):
 			group = [works[i] for i in indexes]
 			for work, result in zip(group, self.send("Contact", group), strict=True):
 				if result.ok:
@@ -364,7 +366,7 @@ class Pusher:
 				self.skipped(work, _("Unchanged since the last sync: nothing sent."))
 				continue
 			works.append(work)
-		for indexes in batching.chunks([w.payload for w in works]):
+		for indexes in batching.chunks([w.payload for w in works], self.batch_size):
 			group = [works[i] for i in indexes]
 			for work, result in zip(group, self.send(kind, group, unitdp=4), strict=True):
 				if result.ok:
@@ -470,7 +472,7 @@ class Pusher:
 			work.payload = {batching.COLLECTIONS[kind][1]: work.link["xero_id"], "Status": status}
 			work.hash = content_hash(work.payload)
 			works.append(work)
-		for indexes in batching.chunks([w.payload for w in works]):
+		for indexes in batching.chunks([w.payload for w in works], self.batch_size):
 			group = [works[i] for i in indexes]
 			for work, result in zip(group, self.send(kind, group), strict=True):
 				if result.ok:
@@ -531,7 +533,7 @@ class Pusher:
 		if not elements:
 			return
 		failed: dict[str, list[str]] = {}
-		for indexes in batching.chunks([e[2] for e in elements]):
+		for indexes in batching.chunks([e[2] for e in elements], self.batch_size):
 			group = [elements[i] for i in indexes]
 			key = batching.idempotency_key(
 				self.organisation,
