@@ -46,7 +46,7 @@ def enqueue(organisation: str, object_type: str, operation: str, doctype: str, n
 			{
 				"doctype": "Xero Outbox",
 				"organisation": organisation,
-				"company": frappe.db.get_value("Xero Organisation", organisation, "company"),
+				"company": frappe.get_cached_value("Xero Organisation", organisation, "company"),
 				"object_type": object_type,
 				"operation": operation,
 				"stage": STAGE_ORDER[(object_type, operation)],
@@ -55,7 +55,8 @@ def enqueue(organisation: str, object_type: str, operation: str, doctype: str, n
 				"status": PENDING,
 			}
 		)
-		row.insert(ignore_permissions=True)
+		# Every link was just read from the database; validating them again would only slow the submit.
+		row.insert(ignore_permissions=True, ignore_links=True)
 		row_name = row.name
 	schedule_drain(organisation)
 	return row_name
