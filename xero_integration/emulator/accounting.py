@@ -472,7 +472,8 @@ class Organisation:
 		self._set_dates(document)
 		self._set_number(kind, document, sales)
 		self._set_currency(document, warnings)
-		self._set_lines_and_totals(kind, document, unitdp, data)
+		# Lines kept from before were stored at their own precision; re-checking them at 2 dp would break them.
+		self._set_lines_and_totals(kind, document, unitdp if "LineItems" in data else 4, data)
 		paid = document.get("AmountPaid", ZERO) + document.get("AmountCredited", ZERO)
 		outstanding = document["Total"] - paid
 		if kind is INVOICE:

@@ -175,3 +175,16 @@ def test_command_line_emulator_is_driven_through_control_endpoints():
 	finally:
 		process.terminate()
 		process.wait(timeout=10)
+
+
+def test_an_emulator_bug_is_a_500_and_fails_the_violation_check(emulator, xero, tenant_id, monkeypatch):
+	def broken(*args, **kwargs):
+		raise RuntimeError("boom")
+
+	monkeypatch.setattr(emulator.org(tenant_id), "save_contacts", broken)
+	with pytest.raises(HTTPStatusException) as failed:
+		xero.accounting.create_contacts(tenant_id, Contacts(contacts=[Contact(name="Acme Ltd")]))
+	assert failed.value.status == 500
+	with pytest.raises(AssertionError, match="RuntimeError: boom"):
+		emulator.assert_no_violations()
+	emulator.emulator_errors.clear()

@@ -301,3 +301,16 @@ def test_batch_payments_and_lookup_by_invoice_number(xero, tenant_id):
 	made = xero.accounting.create_payments(tenant_id, payments, summarize_errors=False).payments
 	assert [p.status_attribute_string for p in made] == ["OK", "OK"]
 	assert xero.accounting.get_invoice(tenant_id, "INV-2").invoices[0].status == "PAID"
+
+
+def test_status_change_keeps_four_decimal_lines_intact(xero, emulator, tenant_id):
+	invoice = sales_invoice(new_contact(xero, tenant_id).contact_id, status="DRAFT")
+	invoice.line_items = [
+		LineItem(description="Bolt", quantity=Decimal("3"), unit_amount=Decimal("1.2345"), account_code="200")
+	]
+	draft = xero.accounting.create_invoices(tenant_id, Invoices(invoices=[invoice]), unitdp=4).invoices[0]
+	approve = Invoices(invoices=[Invoice(invoice_id=draft.invoice_id, status="AUTHORISED")])
+	approved = xero.accounting.update_invoice(tenant_id, draft.invoice_id, approve).invoices[0]
+	assert (approved.status, approved.total) == ("AUTHORISED", Decimal("4.26"))
+	stored = emulator.org(tenant_id).invoices[draft.invoice_id]["LineItems"][0]
+	assert stored["UnitAmount"] == Decimal("1.2345")
