@@ -34,7 +34,6 @@ HAS_PAYMENT_OR_ALLOCATION = (
 PAYMENT_EXCEEDS_DUE = "Payment amount exceeds the amount outstanding on this document"
 NOT_AUTHORISED_FOR_PAYMENT = "Payments can only be made against Authorised documents"
 
-EDITABLE_STATUSES = ("DRAFT", "SUBMITTED", "AUTHORISED")
 STATUS_TRANSITIONS = {
 	None: {"DRAFT", "SUBMITTED", "AUTHORISED"},
 	"DRAFT": {"DRAFT", "SUBMITTED", "AUTHORISED", "DELETED"},

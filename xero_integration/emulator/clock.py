@@ -34,7 +34,3 @@ class Clock:
 			raise ValueError("the clock only moves forward")
 		with self._lock:
 			self._offset += seconds
-
-	def real_seconds(self, emulated_seconds: float) -> float:
-		"""How long a client really waits for an emulated duration."""
-		return emulated_seconds / self.time_scale

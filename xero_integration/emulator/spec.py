@@ -22,7 +22,6 @@ from pathlib import Path
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 SPEC_HOST = "https://api.xero.com"
-ACCOUNTING_PREFIX = "/api.xro/2.0"
 ZERO_UUID = "00000000-0000-0000-0000-000000000000"
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _lock = threading.Lock()

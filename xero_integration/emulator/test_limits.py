@@ -112,3 +112,4 @@ def test_idempotent_replay_writes_once_and_a_changed_body_is_refused(emulator, x
 	emulator.clock.advance(6 * 60 + 1)  # the key is forgotten after six minutes
 	assert create("Another Ltd").contact_id != first.contact_id
 	assert len(emulator.org(tenant_id).contacts) == 2
+	assert emulator.call_count("PUT", "/api.xro/2.0/Contacts", tenant=tenant_id) == 4
