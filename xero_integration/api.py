@@ -6,7 +6,10 @@ import frappe
 from frappe import _
 
 from xero_integration.core import oauth
-from xero_integration.sync import connection
+from xero_integration.install import SYNCED_DOCTYPES
+from xero_integration.sync import connection, outbox, push
+from xero_integration.sync import desk as desk_actions
+from xero_integration.sync import preview as dry_run
 from xero_integration.sync.log import create_log
 
 MANAGER_ROLES = ("Xero Manager", "System Manager")
@@ -68,3 +71,82 @@ def _plain_error(error: Exception) -> str:
 			return _("Xero did not accept the Client ID or Client Secret. Check them in Xero Settings.")
 		return _("Xero refused the sign-in: {0}").format(error.description or error.error)
 	return str(error) or error.__class__.__name__
+
+
+# ---- Desk: logs, documents, preview ---------------------------------------------------------------
+
+
+@frappe.whitelist(methods=["POST"])
+def retry_logs(names: list[str] | str) -> dict:
+	"""Retry on Xero Sync Log rows: the outbox work behind them goes back in the queue."""
+	frappe.only_for(MANAGER_ROLES)
+	return desk_actions.retry_logs(frappe.parse_json(names))
+
+
+@frappe.whitelist(methods=["POST"])
+def retry(names: list[str] | str) -> int:
+	"""Retry on Xero Outbox rows that need attention."""
+	frappe.only_for(MANAGER_ROLES)
+	return outbox.retry(frappe.parse_json(names))
+
+
+@frappe.whitelist(methods=["POST"])
+def sync_document(doctype: str, name: str) -> list[str]:
+	"""Sync to Xero on a document: queue it now (the worker sends it within seconds)."""
+	frappe.only_for(MANAGER_ROLES)
+	_check_synced_document(doctype, name)
+	return push.sync_now(doctype, name)
+
+
+@frappe.whitelist(methods=["POST"])
+def preview(doctype: str, name: str) -> list[dict]:
+	"""Dry run: the payload a sync would send and its difference from Xero's record. Writes nothing."""
+	frappe.only_for(MANAGER_ROLES)
+	_check_synced_document(doctype, name)
+	return dry_run.preview(doctype, name)
+
+
+@frappe.whitelist(methods=["GET"])
+def document_status(doctype: str, name: str) -> dict:
+	"""The Xero panel of a document: its Xero records, queue state and recent sync history."""
+	_check_synced_document(doctype, name)
+	return desk_actions.document_status(doctype, name)
+
+
+def _check_synced_document(doctype: str, name: str) -> None:
+	if doctype not in SYNCED_DOCTYPES:
+		frappe.throw(_("{0} documents are not synced with Xero.").format(_(doctype)))
+	frappe.has_permission(doctype, "read", name, throw=True)
+
+
+@frappe.whitelist(allow_guest=True, methods=["POST"])
+def webhook(**_payload):
+	"""Xero's webhook delivery URL. Answers with an empty body (Xero's intent-to-receive check needs
+	exactly that), so a raw response is returned instead of Frappe's {"message": ...} wrapper."""
+	from werkzeug.wrappers import Response
+
+	from xero_integration.sync import webhooks
+
+	status = webhooks.receive(frappe.request.get_data(), frappe.get_request_header("x-xero-signature"))
+	return Response(b"", status=status)
+
+
+@frappe.whitelist(methods=["POST"])
+def sync_now(organisation: str) -> str:
+	"""Pull what changed in Xero now (the same pull the scheduler runs), in the background."""
+	frappe.only_for(MANAGER_ROLES)
+	from xero_integration.sync import pull
+
+	pull.enqueue_pull(organisation)
+	return _("Pulling changes from Xero. The Xero Sync Log shows the outcome.")
+
+
+@frappe.whitelist(methods=["POST"])
+def import_history(organisation: str, from_date: str) -> str:
+	"""Import Xero's contacts, invoices, credit notes and payments dated from `from_date` on, in the
+	background, with progress shown by the "xero_import_progress" realtime event."""
+	frappe.only_for(MANAGER_ROLES)
+	from xero_integration.sync import history
+
+	history.enqueue_import(organisation, from_date)
+	return _("Importing from Xero in the background; progress is shown here and in the Xero Sync Log.")

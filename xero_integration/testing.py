@@ -132,6 +132,24 @@ def ensure_company(company: str = COMPANY, abbr: str = ABBR, currency: str = CUR
 	return company
 
 
+def receivable_account(currency: str, company: str = COMPANY) -> str:
+	"""ERPNext books a foreign-currency invoice on a receivable account in that currency."""
+	abbr = frappe.get_cached_value("Company", company, "abbr")
+	name = f"Debtors {currency} - {abbr}"
+	if not frappe.db.exists("Account", name):
+		frappe.get_doc(
+			{
+				"doctype": "Account",
+				"account_name": f"Debtors {currency}",
+				"parent_account": frappe.db.get_value("Account", f"Debtors - {abbr}", "parent_account"),
+				"company": company,
+				"account_type": "Receivable",
+				"account_currency": currency,
+			}
+		).insert(ignore_permissions=True)
+	return name
+
+
 def ensure_item(item_code: str = "Xero Test Service") -> str:
 	if not frappe.db.exists("Item", item_code):
 		frappe.get_doc(
@@ -215,6 +233,7 @@ def _make_invoice(doctype, party, lines, tax_rate, submit, values):
 		}
 	)
 	invoice.set_missing_values()
+	invoice.update(values)  # what the caller chose wins over the party's defaults
 	invoice.insert(ignore_permissions=True)
 	if submit:
 		invoice.submit()

@@ -371,7 +371,13 @@ class Pusher:
 			for work, result in zip(group, self.send(kind, group, unitdp=4), strict=True):
 				if result.ok:
 					self.done(work, kind, result.xero_id, result.element.get("Status"), result.element)
-					if kind == "CreditNote" and work.doc.get("return_against"):
+					# Allocate only when ERPNext applies the return to the original invoice's outstanding;
+					# a return that keeps its own outstanding stays a credit on account, in Xero too.
+					if (
+						kind == "CreditNote"
+						and work.doc.get("return_against")
+						and not work.doc.get("update_outstanding_for_self")
+					):
 						outbox.enqueue(
 							self.organisation, "CreditNote", "allocate", work.doc.doctype, work.doc.name
 						)

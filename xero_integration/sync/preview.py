@@ -1,0 +1,178 @@
+"""Preview before push: the exact payload the sync would send for one document and, when the document
+is already in Xero, how Xero's current record differs from it, field by field.
+
+The payload is built by the push's own mapping (Pusher), so the preview cannot drift from what a sync
+sends. Only reads reach Xero (the record, tax rates, currencies, contacts for matching): nothing is
+queued, written or logged.
+"""
+
+import json
+
+import frappe
+from frappe import _
+
+from xero_integration.core import batching
+from xero_integration.core.deeplinks import xero_url
+from xero_integration.core.diff import differences, plain
+from xero_integration.core.errors import XeroError
+from xero_integration.core.mapping.context import MappingError
+from xero_integration.core.mapping.payment import payment_payloads
+from xero_integration.sync import connection, links, push
+from xero_integration.sync.events import organisation_for, xero_object
+
+# A person is waiting on the button: give up rather than queue behind a busy rate limit.
+PREVIEW_MAX_WAIT = 5.0
+READ_METHOD = {
+	"Contact": "get_contact",
+	"Invoice": "get_invoice",
+	"CreditNote": "get_credit_note",
+	"Payment": "get_payment",
+}
+
+
+def preview(doctype: str, name: str) -> list[dict]:
+	"""One entry per Xero record the document would be sent as, in each organisation it syncs with."""
+	doc = frappe.get_doc(doctype, name)
+	organisations = target_organisations(doc)
+	if not organisations:
+		frappe.throw(_("No connected Xero organisation syncs this document. Link its Company first."))
+	previews = []
+	for organisation in organisations:
+		pusher = push.Pusher(organisation)
+		pusher.client = connection.client_for(organisation, max_wait=PREVIEW_MAX_WAIT)
+		try:
+			if doctype in ("Customer", "Supplier"):
+				previews.append(contact_preview(pusher, doc))
+			elif doctype == "Payment Entry":
+				previews.extend(payment_previews(pusher, doc))
+			else:
+				previews.append(transaction_preview(pusher, doc))
+		except XeroError as e:
+			previews.append(entry(pusher, doc, None, None, None, error=_could_not_read(e)))
+	return previews
+
+
+def target_organisations(doc) -> list[str]:
+	if doc.doctype in ("Customer", "Supplier"):
+		return frappe.get_all("Xero Organisation", filters={"status": "Connected"}, pluck="name")
+	organisation = organisation_for(doc.company)
+	return [organisation] if organisation else []
+
+
+def contact_preview(pusher: push.Pusher, doc) -> dict:
+	link = links.get_link(pusher.organisation, doc.doctype, doc.name, "Contact")
+	work = push.Work(row={}, doc=doc, link=link)
+	try:
+		work.payload = pusher.contact_payload(work)
+	except MappingError as e:
+		return entry(pusher, doc, "Contact", link, None, problems=e.problems)
+	if not link:
+		# The push links to an existing Xero contact instead of creating a twin: show that outcome.
+		pusher.match_existing_contact(work)
+	return entry(pusher, doc, "Contact", link, work.payload, notes=work.notes)
+
+
+def transaction_preview(pusher: push.Pusher, doc) -> dict:
+	kind = xero_object(doc)
+	link = links.get_link(pusher.organisation, doc.doctype, doc.name, kind)
+	party_doctype, party_field = push.PARTY_OF[doc.doctype]
+	party = doc.get(party_field)
+	contact = links.get_link(pusher.organisation, party_doctype, party, "Contact")
+	notes = []
+	if not contact:
+		notes.append(_("{0} {1} is not in Xero yet: it is sent first.").format(_(party_doctype), party))
+	try:
+		mapped = pusher.map_transaction(kind, doc, contact and contact["xero_id"], link and link["xero_id"])
+	except MappingError as e:
+		return entry(pusher, doc, kind, link, None, problems=e.problems)
+	if mapped.rounding_difference:
+		notes.append(
+			_("Adds a rounding line of {0} so Xero's total equals ERPNext's.").format(
+				mapped.rounding_difference
+			)
+		)
+	return entry(pusher, doc, kind, link, mapped.payload, notes=notes)
+
+
+def payment_previews(pusher: push.Pusher, doc) -> list[dict]:
+	targets = {}
+	for ref in doc.references:
+		kind = (
+			"CreditNote"
+			if frappe.db.get_value(ref.reference_doctype, ref.reference_name, "is_return")
+			else "Invoice"
+		)
+		target = links.get_link(pusher.organisation, ref.reference_doctype, ref.reference_name, kind)
+		if target:
+			targets[(ref.reference_doctype, ref.reference_name)] = target["xero_id"]
+	pe = doc.as_dict()
+	try:
+		payloads = payment_payloads(pe, pusher.ctx, xero_ids=targets)
+	except MappingError as e:
+		return [entry(pusher, doc, "Payment", None, None, problems=e.problems)]
+	references = [ref for ref in pe["references"] if ref.get("allocated_amount")]
+	previews = []
+	for ref, payload in zip(references, payloads, strict=True):
+		link = links.get_link(pusher.organisation, doc.doctype, doc.name, push.payment_object(ref))
+		previews.append(
+			entry(
+				pusher,
+				doc,
+				"Payment",
+				link,
+				payload,
+				label=_("Payment of {0}").format(ref.get("reference_name")),
+			)
+		)
+	return previews
+
+
+def entry(pusher, doc, kind, link, payload, *, notes=(), problems=(), error=None, label=None) -> dict:
+	"""What the dialog shows for one Xero record; reads Xero's copy when the document is linked."""
+	xero_id = link and link["xero_id"]
+	result = {
+		"organisation": pusher.organisation,
+		"organisation_name": frappe.db.get_value(
+			"Xero Organisation", pusher.organisation, "organisation_name"
+		),
+		"xero_object": kind,
+		"label": label or kind,
+		"action": _("Update in Xero") if xero_id else _("Create in Xero"),
+		"xero_id": xero_id,
+		"url": xero_url(
+			frappe.db.get_value("Xero Organisation", pusher.organisation, "short_code"),
+			kind,
+			xero_id,
+			doc.doctype,
+		),
+		"payload": as_text(payload) if payload is not None else None,
+		"differences": None,
+		"notes": list(notes),
+		"problems": list(problems),
+		"error": error,
+	}
+	if payload is not None and xero_id and error is None:
+		try:
+			record = current_record(pusher, kind, xero_id)
+		except XeroError as e:
+			result["error"] = _could_not_read(e)
+		else:
+			result["differences"] = [
+				{"field": d.field, "erpnext": plain(d.ours), "xero": plain(d.xeros)}
+				for d in differences(payload, record)
+			]
+	return result
+
+
+def current_record(pusher: push.Pusher, kind: str, xero_id: str) -> dict:
+	body = pusher.client.call(READ_METHOD[kind], xero_id).body or {}
+	return (body.get(batching.COLLECTIONS[kind][0]) or [{}])[0]
+
+
+def as_text(payload: dict) -> str:
+	# Amounts are Decimals: written as their exact text, as in the sync log.
+	return json.dumps(payload, indent=1, default=str, ensure_ascii=False)
+
+
+def _could_not_read(error: XeroError) -> str:
+	return _("Could not read from Xero just now ({0}). Try again in a minute.").format(error)
