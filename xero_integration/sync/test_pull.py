@@ -1,0 +1,360 @@
+"""Tier 2: what a bookkeeper does in (emulated) Xero reaches a real ERPNext site through the pull:
+documents, their ledger, totals to the cent, no duplicates, conflicts reported, the watermark safe."""
+
+from decimal import Decimal
+
+import frappe
+import requests
+from frappe.tests.utils import FrappeTestCase
+from frappe.utils import add_days, flt, nowdate
+from frappe.utils.password import set_encrypted_password
+
+from xero_integration.sync import pull
+from xero_integration.testing import ABBR, CLIENT_ID, COMPANY, EmulatedXero, ensure_company
+
+INPUT_TAX = f"Input Tax - {ABBR}"
+SALES_TAX = f"Sales Tax - {ABBR}"
+
+
+def ensure_input_tax_account():
+	if not frappe.db.exists("Account", INPUT_TAX):
+		frappe.get_doc(
+			{
+				"doctype": "Account",
+				"account_name": "Input Tax",
+				"parent_account": f"Duties and Taxes - {ABBR}",
+				"company": COMPANY,
+				"account_type": "Tax",
+			}
+		).insert(ignore_permissions=True)
+
+
+class InboundTestCase(FrappeTestCase):
+	"""A connected organisation linked to the test Company, with GST mapped both ways."""
+
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		ensure_company()
+		ensure_input_tax_account()
+		cls.xero = EmulatedXero(time_scale=60).start()
+		cls.emulator = cls.xero.emulator
+		cls.tenant = cls.xero.tenants[0]
+		cls.xero.connect()
+		cls.xero.link_company(
+			cls.tenant,
+			tax_mappings=[
+				{"erpnext_tax_type": "Account", "erpnext_tax": SALES_TAX, "xero_tax_type": "OUTPUT2"},
+				{"erpnext_tax_type": "Account", "erpnext_tax": INPUT_TAX, "xero_tax_type": "INPUT2"},
+			],
+		)
+		# Not through settings.save(): the tokens, stored apart from the form, would be wiped.
+		set_encrypted_password("Xero Settings", "Xero Settings", cls.emulator.webhook_key, "webhook_key")
+		frappe.db.commit()
+
+	@classmethod
+	def tearDownClass(cls):
+		cls.xero.stop()
+		super().tearDownClass()
+
+	def setUp(self):
+		frappe.set_user("Administrator")
+		# Names are unique per run: the site keeps documents of earlier runs, which would be matched.
+		self.run_id = frappe.generate_hash(length=6)
+		self.set_policy("ERPNext wins")
+
+	def set_policy(self, policy: str):
+		frappe.db.set_single_value(
+			"Xero Settings", {"conflict_policy": policy, "invoices_conflict_policy": ""}
+		)
+		frappe.clear_document_cache("Xero Settings", "Xero Settings")
+		frappe.db.commit()
+
+	def org(self):
+		return self.emulator.org(self.tenant)
+
+	# ---- a bookkeeper at work in Xero ---------------------------------------------------------------
+
+	def xero_request(self, method: str, path: str, body: dict) -> dict:
+		token = self.emulator.issue_tokens(CLIENT_ID, [self.tenant])["access_token"]
+		response = requests.request(
+			method,
+			f"{self.emulator.base_url}/api.xro/2.0/{path}",
+			json=body,
+			headers={
+				"Authorization": f"Bearer {token}",
+				"xero-tenant-id": self.tenant,
+				"Accept": "application/json",
+			},
+			timeout=10,
+		)
+		response.raise_for_status()
+		return response.json()
+
+	def contact(self, name: str, **values) -> dict:
+		return self.xero.create_in_xero(self.tenant, "Contacts", {"Name": f"{name} {self.run_id}", **values})
+
+	def invoice(self, contact: dict, lines, *, number: str, type_="ACCREC", status="AUTHORISED", **values):
+		"""lines: (quantity, unit amount, account code, tax type)."""
+		return self.xero.create_in_xero(
+			self.tenant,
+			"Invoices",
+			{
+				"Type": type_,
+				"Contact": {"ContactID": contact["ContactID"]},
+				"InvoiceNumber": f"{number}-{self.run_id}",
+				"Status": status,
+				"Date": nowdate(),
+				"DueDate": add_days(nowdate(), 14),
+				"LineAmountTypes": "Exclusive",
+				"LineItems": [
+					{
+						"Description": f"Line {n}",
+						"Quantity": q,
+						"UnitAmount": u,
+						"AccountCode": a,
+						"TaxType": t,
+					}
+					for n, (q, u, a, t) in enumerate(lines, start=1)
+				],
+				**values,
+			},
+		)
+
+	def payment(self, invoice: dict, amount) -> dict:
+		return self.xero.create_in_xero(
+			self.tenant,
+			"Payments",
+			{
+				"Invoice": {"InvoiceID": invoice["InvoiceID"]},
+				"Account": {"Code": "090"},
+				"Date": nowdate(),
+				"Amount": amount,
+				"Reference": f"Bank {self.run_id}",
+			},
+		)
+
+	# ---- what ERPNext shows -------------------------------------------------------------------------
+
+	def pull(self):
+		frappe.db.commit()
+		counts = pull.pull_organisation(self.tenant)
+		frappe.db.commit()
+		return counts
+
+	def linked(self, xero_object: str, xero_id: str) -> list[str]:
+		filters = {"organisation": self.tenant, "xero_id": xero_id}
+		filters["xero_object"] = ("like", "Payment:%") if xero_object == "Payment" else xero_object
+		return frappe.get_all("Xero Document Link", filters=filters, pluck="reference_name")
+
+	def document_of(self, xero_object: str, xero_id: str, doctype: str):
+		names = self.linked(xero_object, xero_id)
+		self.assertEqual(len(names), 1, f"{xero_object} {xero_id} is linked {len(names)} times")
+		return frappe.get_doc(doctype, names[0])
+
+	def ledger(self, voucher) -> dict[str, Decimal]:
+		"""Net debit per account of the live GL entries of a voucher."""
+		rows = frappe.get_all(
+			"GL Entry",
+			filters={"voucher_no": voucher, "is_cancelled": 0},
+			fields=["account", "debit", "credit"],
+		)
+		net: dict[str, Decimal] = {}
+		for row in rows:
+			net[row.account] = net.get(row.account, Decimal(0)) + Decimal(str(flt(row.debit - row.credit, 2)))
+		return {account: amount for account, amount in net.items() if amount}
+
+	def attention_logs(self, xero_id: str) -> list[dict]:
+		return frappe.get_all(
+			"Xero Sync Log",
+			filters={"xero_id": xero_id, "status": "Needs Attention"},
+			fields=["message", "request", "response"],
+			order_by="creation desc",
+		)
+
+
+class TestPull(InboundTestCase):
+	def test_invoice_raised_in_xero_is_submitted_with_xeros_total_and_ledger(self):
+		contact = self.contact("Rounding Ltd", EmailAddress=f"accounts-{self.run_id}@example.com")
+		# Xero rounds tax per line (15.00 + 0.15 + 13.13); ERPNext once per row (28.27): a cent apart.
+		invoice = self.invoice(
+			contact,
+			[(3, 33.33, "200", "OUTPUT2"), (1, 0.99, "200", "OUTPUT2"), (7, 12.5, "200", "OUTPUT2")],
+			number="RND",
+		)
+		self.assertEqual(Decimal(str(invoice["Total"])), Decimal("216.76"))
+		self.pull()
+		doc = self.document_of("Invoice", invoice["InvoiceID"], "Sales Invoice")
+		customer = self.document_of("Contact", contact["ContactID"], "Customer")
+		self.assertEqual(doc.customer, customer.name)
+		self.assertEqual(customer.email_id, f"accounts-{self.run_id}@example.com")
+		self.assertEqual(doc.name, invoice["InvoiceNumber"])
+		self.assertEqual(doc.docstatus, 1)
+		self.assertEqual(Decimal(str(flt(doc.grand_total, 2))), Decimal("216.76"))
+		rounding = [t for t in doc.taxes if t.description == "Rounding adjustment"]
+		self.assertEqual([flt(t.tax_amount, 2) for t in rounding], [0.01])
+		self.assertEqual(
+			self.ledger(doc.name),
+			{
+				f"Debtors - {ABBR}": Decimal("216.76"),
+				f"Sales - {ABBR}": Decimal("-188.48"),
+				SALES_TAX: Decimal("-28.27"),
+				f"Round Off - {ABBR}": Decimal("-0.01"),
+			},
+		)
+		log = frappe.get_all(
+			"Xero Sync Log",
+			filters={"reference_name": doc.name, "status": "Success", "direction": "Xero to ERPNext"},
+			pluck="message",
+		)
+		self.assertTrue(any("rounding" in (m or "").lower() for m in log))
+		# Nothing that came from Xero is queued to go back to it.
+		self.assertFalse(
+			frappe.db.exists("Xero Outbox", {"reference_name": ("in", [doc.name, customer.name])})
+		)
+
+		before = frappe.db.count("Sales Invoice", {"customer": customer.name})
+		self.pull()
+		self.assertEqual(frappe.db.count("Sales Invoice", {"customer": customer.name}), before)
+
+	def test_partial_payments_and_a_payment_deleted_in_xero(self):
+		contact = self.contact("Partial Payer")
+		invoice = self.invoice(contact, [(2, 50, "200", "OUTPUT2")], number="PAY")  # 115.00
+		first = self.payment(invoice, 15)
+		second = self.payment(invoice, 40)
+		self.pull()
+		doc = self.document_of("Invoice", invoice["InvoiceID"], "Sales Invoice")
+		self.assertEqual(flt(doc.outstanding_amount, 2), 60.0)
+		entry = self.document_of("Payment", first["PaymentID"], "Payment Entry")
+		self.assertEqual(entry.docstatus, 1)
+		self.assertEqual(
+			[(r.reference_name, flt(r.allocated_amount, 2)) for r in entry.references], [(doc.name, 15.0)]
+		)
+		self.assertEqual(
+			self.ledger(entry.name),
+			{f"Cash - {ABBR}": Decimal("15.00"), f"Debtors - {ABBR}": Decimal("-15.00")},
+		)
+
+		self.xero_request("POST", f"Payments/{second['PaymentID']}", {"Status": "DELETED"})
+		self.pull()
+		removed = self.document_of("Payment", second["PaymentID"], "Payment Entry")
+		self.assertEqual(removed.docstatus, 2)
+		self.assertEqual(flt(frappe.db.get_value("Sales Invoice", doc.name, "outstanding_amount"), 2), 100.0)
+		self.assertFalse(frappe.db.exists("Xero Outbox", {"reference_name": removed.name}))
+
+	def test_a_bill_becomes_a_purchase_invoice_and_a_void_cancels_it(self):
+		supplier = self.contact("Bill Supplier")
+		bill = self.invoice(supplier, [(1, 200, "400", "INPUT2")], number="BILL", type_="ACCPAY")
+		self.pull()
+		doc = self.document_of("Invoice", bill["InvoiceID"], "Purchase Invoice")
+		self.assertEqual(doc.bill_no, bill["InvoiceNumber"])
+		self.assertEqual(flt(doc.grand_total, 2), 230.0)
+		self.assertEqual(self.ledger(doc.name)[INPUT_TAX], Decimal("30.00"))
+		self.assertTrue(self.linked("Contact", supplier["ContactID"]))
+
+		self.xero_request("POST", f"Invoices/{bill['InvoiceID']}", {"Invoices": [{"Status": "VOIDED"}]})
+		self.pull()
+		doc.reload()
+		self.assertEqual(doc.docstatus, 2)
+		self.assertEqual(self.ledger(doc.name), {})
+
+	def test_a_failed_invoice_holds_the_watermark_until_it_is_fixed(self):
+		contact = self.contact("Unmapped Account")
+		bad = self.invoice(contact, [(1, 10, "260", "OUTPUT2")], number="BAD")  # 260: no mapping
+		good = self.invoice(contact, [(1, 20, "200", "OUTPUT2")], number="GOOD")
+		self.pull()
+		self.assertFalse(self.linked("Invoice", bad["InvoiceID"]))
+		self.assertTrue(self.linked("Invoice", good["InvoiceID"]))
+		message = self.attention_logs(bad["InvoiceID"])[0].message
+		self.assertIn("260", message)
+		self.assertIn("Sync now", message)
+		watermark = frappe.db.get_value("Xero Organisation", self.tenant, "invoices_pulled_until")
+		self.assertLessEqual(watermark, pull.db_datetime(pull.xero_datetime(bad["UpdatedDateUTC"])))
+
+		org = frappe.get_doc("Xero Organisation", self.tenant)
+		org.append("account_mappings", {"account": f"Sales - {ABBR}", "xero_account_code": "260"})
+		org.save(ignore_permissions=True)
+		try:
+			self.pull()
+			self.assertEqual(self.document_of("Invoice", bad["InvoiceID"], "Sales Invoice").grand_total, 11.5)
+			self.assertEqual(len(self.linked("Invoice", good["InvoiceID"])), 1)
+		finally:
+			org.reload()
+			org.account_mappings = [r for r in org.account_mappings if r.xero_account_code != "260"]
+			org.save(ignore_permissions=True)
+			frappe.db.commit()
+
+	def test_an_edit_in_xero_to_a_submitted_invoice_is_a_conflict_or_an_amendment_by_policy(self):
+		contact = self.contact("Edited Later")
+		invoice = self.invoice(contact, [(1, 100, "200", "OUTPUT2")], number="EDIT")
+		self.pull()
+		original = self.document_of("Invoice", invoice["InvoiceID"], "Sales Invoice")
+		self.xero_request(
+			"POST",
+			f"Invoices/{invoice['InvoiceID']}",
+			{
+				"Invoices": [
+					{
+						"LineItems": [
+							{
+								"Description": "Line 1",
+								"Quantity": 1,
+								"UnitAmount": 120,
+								"AccountCode": "200",
+								"TaxType": "OUTPUT2",
+							}
+						]
+					}
+				]
+			},
+		)
+		self.pull()
+		original.reload()
+		self.assertEqual((original.docstatus, flt(original.grand_total, 2)), (1, 115.0))
+		conflict = self.attention_logs(invoice["InvoiceID"])[0]
+		self.assertIn("conflict policy", conflict.message)
+		self.assertIn("138", conflict.request)  # Xero's version ...
+		self.assertIn("115", conflict.response)  # ... and ERPNext's, for a person to decide
+
+		self.set_policy("Xero wins")
+		self.pull()
+		original.reload()
+		self.assertEqual(original.docstatus, 2)
+		amended = self.document_of("Invoice", invoice["InvoiceID"], "Sales Invoice")
+		self.assertEqual(
+			(amended.amended_from, amended.docstatus, flt(amended.grand_total, 2)), (original.name, 1, 138.0)
+		)
+		self.assertEqual(self.ledger(amended.name)[f"Debtors - {ABBR}"], Decimal("138.00"))
+		self.assertFalse(
+			frappe.db.exists("Xero Outbox", {"reference_name": ("in", [original.name, amended.name])})
+		)
+
+	def test_bad_input_is_reported_with_the_xero_id_and_what_to_fix(self):
+		applier = pull.Applier(self.tenant)
+		nameless = {
+			"ContactID": f"00000000-0000-4000-8000-{self.run_id:0>12}",
+			"Name": "  ",
+			"UpdatedDateUTC": "/Date(0+0000)/",
+		}
+		self.assertFalse(applier.apply("Contact", nameless).ok)
+		self.assertIn("has no name", self.attention_logs(nameless["ContactID"])[0].message)
+
+		contact = self.contact("Kiwi Buyer")
+		invoice = self.invoice(
+			contact, [(1, 10, "200", "OUTPUT2")], number="NZD", CurrencyCode="NZD", CurrencyRate=1.6
+		)
+		enabled = frappe.db.get_value("Currency", "NZD", "enabled")
+		frappe.db.set_value("Currency", "NZD", "enabled", 0)
+		try:
+			self.pull()
+		finally:
+			frappe.db.set_value("Currency", "NZD", "enabled", enabled)
+			frappe.db.commit()
+		self.assertFalse(self.linked("Invoice", invoice["InvoiceID"]))
+		self.assertIn("NZD", self.attention_logs(invoice["InvoiceID"])[0].message)
+
+		untaxed = self.invoice(
+			contact, [(1, 10, "200", "ZERORATED"), (1, 5, "200", "EXEMPTOUTPUT")], number="TAX"
+		)
+		self.pull()
+		self.assertEqual(self.document_of("Invoice", untaxed["InvoiceID"], "Sales Invoice").grand_total, 15)
