@@ -1,0 +1,359 @@
+"""Xero Reconciliation: ERPNext against Xero for one organisation and period, per invoice (status, total,
+amount due) or per customer/supplier balance. A prepared report: Xero is read in a background job.
+
+Amounts compare in the document's currency; credit notes (ERPNext returns) compare as positive
+amounts, as Xero keeps them. Balances sum the period's documents on each side: what is still owed.
+"""
+
+from collections import defaultdict
+from decimal import Decimal
+
+import frappe
+from frappe import _
+from frappe.utils import add_months, flt, getdate, nowdate
+
+from xero_integration.core.deeplinks import xero_url
+from xero_integration.core.money import from_xero_date
+from xero_integration.sync import connection
+
+PAGE_SIZE = 1000
+INVOICE_DOCTYPES = ("Sales Invoice", "Purchase Invoice")
+PARTY_FIELD = {"Sales Invoice": "customer", "Purchase Invoice": "supplier"}
+PARTY_DOCTYPE = {"Sales Invoice": "Customer", "Purchase Invoice": "Supplier"}
+VOID_STATUSES = ("VOIDED", "DELETED")
+OPEN_STATUSES = ("AUTHORISED", "SUBMITTED", "DRAFT")
+
+
+def execute(filters=None):
+	filters = frappe._dict(filters or {})
+	if not filters.organisation:
+		frappe.throw(_("Pick a Xero organisation."))
+	filters.to_date = getdate(filters.to_date or nowdate())
+	filters.from_date = getdate(filters.from_date or add_months(filters.to_date, -1))
+	rows = invoice_rows(filters)
+	if filters.view == "Balances":
+		return balance_columns(), balance_rows(rows)
+	return invoice_columns(), rows
+
+
+# ---- invoices --------------------------------------------------------------------------------------
+
+
+def invoice_rows(filters) -> list[dict]:
+	organisation = frappe.get_doc("Xero Organisation", filters.organisation)
+	documents = erpnext_documents(organisation.company, filters.from_date, filters.to_date)
+	linked = xero_ids(organisation.name, documents)
+	xero = XeroRecords(organisation.name)
+	records = xero.between(filters.from_date, filters.to_date)
+	records.update(xero.by_id(set(linked.values()) - set(records)))
+	rows = []
+	for doc in documents:
+		xero_id = linked.get((doc.doctype, doc.name))
+		rows.append(compare(doc, records.pop(xero_id, None) if xero_id else None, organisation))
+	rows.extend(
+		xero_only_row(record, organisation)
+		for record in records.values()
+		if record.get("Status") not in VOID_STATUSES
+	)
+	return rows
+
+
+def erpnext_documents(company: str, from_date, to_date) -> list[dict]:
+	documents = []
+	for doctype in INVOICE_DOCTYPES:
+		for doc in frappe.get_all(
+			doctype,
+			filters={
+				"company": company,
+				"docstatus": ("in", (1, 2)),
+				"posting_date": ("between", (from_date, to_date)),
+			},
+			fields=[
+				"name",
+				"posting_date",
+				"status",
+				"docstatus",
+				"is_return",
+				"currency",
+				"grand_total",
+				"rounded_total",
+				"outstanding_amount",
+				f"{PARTY_FIELD[doctype]} as party",
+			],
+			order_by="posting_date, name",
+		):
+			doc.doctype = doctype
+			documents.append(doc)
+	return documents
+
+
+def xero_ids(organisation: str, documents: list[dict]) -> dict[tuple[str, str], str]:
+	ids = {}
+	for doctype in INVOICE_DOCTYPES:
+		names = [doc.name for doc in documents if doc.doctype == doctype]
+		if not names:
+			continue
+		for link in frappe.get_all(
+			"Xero Document Link",
+			filters={
+				"organisation": organisation,
+				"reference_doctype": doctype,
+				"reference_name": ("in", names),
+				"xero_object": ("in", ("Invoice", "CreditNote")),
+			},
+			fields=["reference_name", "xero_id"],
+		):
+			ids[(doctype, link.reference_name)] = link.xero_id
+	return ids
+
+
+class XeroRecords:
+	"""Xero's invoices, bills and credit notes, by id, read page by page."""
+
+	def __init__(self, organisation: str):
+		self.client = connection.client_for(organisation)
+
+	def between(self, from_date, to_date) -> dict[str, dict]:
+		where = f"Date >= {xero_date(from_date)} && Date <= {xero_date(to_date)}"
+		return {
+			**self.pages("get_invoices", "Invoices", "InvoiceID", where=where),
+			**self.pages("get_credit_notes", "CreditNotes", "CreditNoteID", where=where),
+		}
+
+	def by_id(self, ids: set[str]) -> dict[str, dict]:
+		"""Linked records dated outside the period in Xero (a changed date is itself a difference)."""
+		if not ids:
+			return {}
+		records = self.pages("get_invoices", "Invoices", "InvoiceID", i_ds=sorted(ids))
+		for missing in ids - set(records):
+			body = self.client.call("get_credit_note", missing).body or {}
+			for record in body.get("CreditNotes") or []:
+				records[record["CreditNoteID"]] = record
+		return records
+
+	def pages(self, method: str, collection: str, id_key: str, **params) -> dict[str, dict]:
+		records, page = {}, 1
+		while True:
+			body = self.client.call(method, page=page, page_size=PAGE_SIZE, **params).body or {}
+			found = body.get(collection) or []
+			for record in found:
+				record["_object"] = "CreditNote" if collection == "CreditNotes" else "Invoice"
+				records[record[id_key]] = record
+			if len(found) < PAGE_SIZE:
+				return records
+			page += 1
+
+
+def xero_date(day) -> str:
+	day = getdate(day)
+	return f"DateTime({day.year}, {day.month:02d}, {day.day:02d})"
+
+
+def compare(doc, record: dict | None, organisation) -> dict:
+	total = abs(flt(doc.rounded_total or doc.grand_total, 2))
+	outstanding = abs(flt(doc.outstanding_amount, 2))
+	row = {
+		"reference_doctype": doc.doctype,
+		"reference_name": doc.name,
+		"party_type": PARTY_DOCTYPE[doc.doctype],
+		"party": doc.party,
+		"posting_date": doc.posting_date,
+		"currency": doc.currency,
+		"erpnext_status": doc.status,
+		"erpnext_total": total,
+		"erpnext_outstanding": outstanding,
+		"signed": -1 if doc.is_return else 1,
+	}
+	if record is None:
+		# Cancelled before it was ever sent: nothing in Xero is what should be.
+		row["differences"] = "" if doc.docstatus == 2 else _("Not in Xero")
+		return row
+	row.update(xero_values(record, organisation, doc.doctype))
+	differences = []
+	if expected_status(doc, outstanding) != status_group(row["xero_status"]):
+		differences.append(_("Status"))
+	if doc.docstatus == 1:
+		if Decimal(str(total)) != Decimal(str(row["xero_total"])):
+			differences.append(_("Total"))
+		if Decimal(str(outstanding)) != Decimal(str(row["xero_amount_due"])):
+			differences.append(_("Amount Due"))
+	row["differences"] = ", ".join(differences)
+	return row
+
+
+def xero_values(record: dict, organisation, doctype: str | None = None) -> dict:
+	credit_note = record["_object"] == "CreditNote"
+	xero_id = record["CreditNoteID" if credit_note else "InvoiceID"]
+	due = record.get("RemainingCredit") if credit_note else record.get("AmountDue")
+	return {
+		"xero_status": record.get("Status"),
+		"xero_total": flt(record.get("Total"), 2),
+		"xero_amount_due": flt(due, 2),
+		"xero_date": from_xero_date(record.get("Date")),
+		"xero_url": xero_url(organisation.short_code, record["_object"], xero_id, doctype),
+		"xero_id": xero_id,
+	}
+
+
+def expected_status(doc, outstanding: float) -> str:
+	if doc.docstatus == 2:
+		return "void"
+	return "open" if outstanding else "paid"
+
+
+def status_group(xero_status: str | None) -> str:
+	if xero_status in VOID_STATUSES:
+		return "void"
+	return "open" if xero_status in OPEN_STATUSES else "paid"
+
+
+def xero_only_row(record: dict, organisation) -> dict:
+	sales = record.get("Type") in ("ACCREC", "ACCRECCREDIT")
+	values = xero_values(record, organisation, "Sales Invoice" if sales else "Purchase Invoice")
+	contact = record.get("Contact") or {}
+	party_type = "Customer" if sales else "Supplier"
+	party = frappe.db.get_value(
+		"Xero Document Link",
+		{
+			"organisation": organisation.name,
+			"reference_doctype": party_type,
+			"xero_object": "Contact",
+			"xero_id": contact.get("ContactID"),
+		},
+		"reference_name",
+	)
+	return {
+		"party_type": party_type,
+		"party": party or contact.get("Name"),
+		"posting_date": values["xero_date"],
+		"currency": record.get("CurrencyCode"),
+		"signed": -1 if record["_object"] == "CreditNote" else 1,
+		"differences": _("Only in Xero: {0}").format(
+			record.get("InvoiceNumber") or record.get("CreditNoteNumber") or values["xero_id"]
+		),
+		**values,
+	}
+
+
+def invoice_columns() -> list[dict]:
+	return [
+		{
+			"fieldname": "reference_doctype",
+			"label": _("Type"),
+			"fieldtype": "Link",
+			"options": "DocType",
+			"width": 120,
+		},
+		{
+			"fieldname": "reference_name",
+			"label": _("Document"),
+			"fieldtype": "Dynamic Link",
+			"options": "reference_doctype",
+			"width": 170,
+		},
+		{"fieldname": "party_type", "label": _("Party Type"), "fieldtype": "Data", "hidden": 1},
+		{
+			"fieldname": "party",
+			"label": _("Party"),
+			"fieldtype": "Dynamic Link",
+			"options": "party_type",
+			"width": 160,
+		},
+		{"fieldname": "posting_date", "label": _("Date"), "fieldtype": "Date", "width": 100},
+		{
+			"fieldname": "currency",
+			"label": _("Currency"),
+			"fieldtype": "Link",
+			"options": "Currency",
+			"hidden": 1,
+		},
+		{"fieldname": "erpnext_status", "label": _("ERPNext Status"), "fieldtype": "Data", "width": 120},
+		{"fieldname": "xero_status", "label": _("Xero Status"), "fieldtype": "Data", "width": 110},
+		{
+			"fieldname": "erpnext_total",
+			"label": _("ERPNext Total"),
+			"fieldtype": "Currency",
+			"options": "currency",
+			"width": 120,
+		},
+		{
+			"fieldname": "xero_total",
+			"label": _("Xero Total"),
+			"fieldtype": "Currency",
+			"options": "currency",
+			"width": 120,
+		},
+		{
+			"fieldname": "erpnext_outstanding",
+			"label": _("ERPNext Outstanding"),
+			"fieldtype": "Currency",
+			"options": "currency",
+			"width": 140,
+		},
+		{
+			"fieldname": "xero_amount_due",
+			"label": _("Xero Amount Due"),
+			"fieldtype": "Currency",
+			"options": "currency",
+			"width": 130,
+		},
+		{"fieldname": "differences", "label": _("Differences"), "fieldtype": "Data", "width": 200},
+		{"fieldname": "xero_url", "label": _("Open in Xero"), "fieldtype": "Data", "width": 110},
+	]
+
+
+# ---- balances --------------------------------------------------------------------------------------
+
+
+def balance_rows(invoice_rows: list[dict]) -> list[dict]:
+	balances = defaultdict(lambda: {"erpnext_balance": 0.0, "xero_balance": 0.0})
+	for row in invoice_rows:
+		balance = balances[(row["party_type"], row["party"], row.get("currency"))]
+		balance["erpnext_balance"] += row["signed"] * row.get("erpnext_outstanding", 0)
+		balance["xero_balance"] += row["signed"] * row.get("xero_amount_due", 0)
+	rows = []
+	for (party_type, party, currency), balance in sorted(balances.items(), key=lambda item: str(item[0])):
+		erpnext, xero = flt(balance["erpnext_balance"], 2), flt(balance["xero_balance"], 2)
+		rows.append(
+			{
+				"party_type": party_type,
+				"party": party,
+				"currency": currency,
+				"erpnext_balance": erpnext,
+				"xero_balance": xero,
+				"difference": flt(erpnext - xero, 2),
+				"differences": _("Balance") if erpnext != xero else "",
+			}
+		)
+	return rows
+
+
+def balance_columns() -> list[dict]:
+	currency = {"fieldtype": "Currency", "options": "currency", "width": 150}
+	return [
+		{
+			"fieldname": "party_type",
+			"label": _("Party Type"),
+			"fieldtype": "Link",
+			"options": "DocType",
+			"width": 110,
+		},
+		{
+			"fieldname": "party",
+			"label": _("Party"),
+			"fieldtype": "Dynamic Link",
+			"options": "party_type",
+			"width": 200,
+		},
+		{
+			"fieldname": "currency",
+			"label": _("Currency"),
+			"fieldtype": "Link",
+			"options": "Currency",
+			"width": 90,
+		},
+		{"fieldname": "erpnext_balance", "label": _("ERPNext Outstanding"), **currency},
+		{"fieldname": "xero_balance", "label": _("Xero Amount Due"), **currency},
+		{"fieldname": "difference", "label": _("Difference"), **currency},
+		{"fieldname": "differences", "label": _("Differences"), "fieldtype": "Data", "hidden": 1},
+	]
