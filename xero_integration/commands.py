@@ -1,4 +1,4 @@
-"""bench commands: `bench --site S xero pull` and `bench --site S xero import-history --from-date D`.
+"""bench commands: `bench --site S xero pull|import-history|status|sync|retry-failed`.
 
 Thin: they run the same functions as the scheduler and the Desk buttons, in the foreground.
 """
@@ -60,6 +60,80 @@ def import_history_command(context, from_date, organisation=None):
 			counts = history.import_history(name, from_date)
 			for kind, kind_counts in counts.items():
 				click.echo(f"{name} {kind}: {pull.summary(kind_counts)}")
+	finally:
+		frappe.destroy()
+
+
+@xero.command("status")
+@pass_context
+def status_command(context):
+	"""Connection, queue and failures per organisation: what the Xero workspace shows."""
+	import frappe
+
+	from xero_integration.sync import outbox
+
+	frappe.init(site=get_site(context))
+	frappe.connect()
+	try:
+		settings = frappe.get_cached_doc("Xero Settings")
+		click.echo(f"Sync {'on' if settings.enabled else 'off'}; connection: {settings.connection_status}")
+		for org in frappe.get_all(
+			"Xero Organisation", fields=["name", "organisation_name", "status", "company"], order_by="name"
+		):
+			queue = dict(
+				frappe.get_all(
+					"Xero Outbox",
+					filters={"organisation": org.name, "status": ("in", outbox.OPEN_STATUSES)},
+					fields=["status", "count(name)"],
+					group_by="status",
+					as_list=True,
+				)
+			)
+			click.echo(
+				f"{org.organisation_name} ({org.name}): {org.status}, company {org.company or '-'}; "
+				f"queued {queue.get(outbox.PENDING, 0) + queue.get(outbox.PROCESSING, 0)}, "
+				f"needs attention {queue.get(outbox.NEEDS_ATTENTION, 0)}"
+			)
+	finally:
+		frappe.destroy()
+
+
+@xero.command("sync")
+@click.option("--organisation", help="Tenant ID of one Xero organisation (default: every linked one)")
+@pass_context
+def sync_command(context, organisation=None):
+	"""Send everything queued for Xero now, in the foreground (retries that are not yet due wait)."""
+	import frappe
+
+	from xero_integration.sync import push
+
+	frappe.init(site=get_site(context))
+	frappe.connect()
+	try:
+		for name in _organisations(organisation):
+			click.echo(f"{name}: {push.drain(name)} batch(es) sent")
+	finally:
+		frappe.destroy()
+
+
+@xero.command("retry-failed")
+@click.option("--organisation", help="Tenant ID of one Xero organisation (default: every one)")
+@pass_context
+def retry_failed_command(context, organisation=None):
+	"""Put every outbox row that needs attention back in the queue (the Retry button, for all)."""
+	import frappe
+
+	from xero_integration.sync import outbox
+
+	frappe.init(site=get_site(context))
+	frappe.connect()
+	try:
+		filters = {"status": outbox.NEEDS_ATTENTION}
+		if organisation:
+			filters["organisation"] = organisation
+		count = outbox.retry(frappe.get_all("Xero Outbox", filters=filters, pluck="name"))
+		frappe.db.commit()
+		click.echo(f"{count} row(s) queued again; run `bench xero sync` or let the workers send them.")
 	finally:
 		frappe.destroy()
 
