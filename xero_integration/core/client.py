@@ -6,6 +6,7 @@ feeds Xero's remaining-calls headers back to the limiter, and turns failures int
 Bodies are Xero's JSON (PascalCase dicts), parsed with Decimal so amounts stay exact.
 """
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -78,6 +79,11 @@ class XeroClient:
 			oauth2_token_getter=self._sdk_token,
 			oauth2_token_saver=lambda token: None,
 		)
+		# urllib3 2.x (under xero-python) silently repeats GET/PUT/DELETE up to 3 times, sleeping through
+		# a 429's Retry-After: that would hide Xero's answers from the shared limiter and hold a worker.
+		# Retries are ours to decide (limiter, outbox backoff), so urllib3 must not make any.
+		pool = api_client.rest_client.pool_manager
+		pool.request = functools.partial(pool.request, retries=False)
 		self.accounting = AccountingApi(api_client, base_url=f"{api_url.rstrip('/')}/api.xro/2.0")
 		self.identity = IdentityApi(api_client, base_url=api_url.rstrip("/"))
 		self.calls = 0
