@@ -8,23 +8,16 @@ frappe.ui.form.on("Xero Organisation", {
 	},
 
 	setup(frm) {
-		// Published by the historical import job, once per page of each Xero object.
+		// Published by the historical import job (sync/history.py) after each page of each object.
 		frappe.realtime.on("xero_import_progress", (progress) => {
 			if (progress.organisation !== frm.doc.name) return;
-			const title = __("Importing from Xero");
-			if (progress.done >= progress.total) {
-				frappe.hide_progress();
-				frappe.show_alert({
-					message: __("{0}: {1} imported", [__(progress.object), progress.total]),
-					indicator: "green",
-				});
-				return;
-			}
+			const total = Math.max(progress.total || 0, progress.done || 0, 1);
 			frappe.show_progress(
-				title,
-				progress.done,
-				progress.total,
-				__("{0}: {1} of {2}", [__(progress.object), progress.done, progress.total])
+				__("Importing from Xero"),
+				Math.min(progress.done || 0, total),
+				total,
+				__("{0}: {1} imported so far", [__(progress.object), progress.done || 0]),
+				true
 			);
 		});
 	},
