@@ -69,7 +69,7 @@ def log_url(log) -> str | None:
 	return xero_url(short_code, xero_object, xero_id, log.reference_doctype)
 
 
-def retry_logs(names: list[str]) -> dict:
+def retry_logs(names: list) -> dict:
 	"""Retry the outbound work behind these log rows: their parked outbox rows go back in the queue."""
 	logs = frappe.get_all(
 		"Xero Sync Log",

@@ -36,13 +36,17 @@ def send_failure_digest() -> int:
 		return 0
 	recipients = xero_managers()
 	if recipients:
-		frappe.sendmail(
-			recipients=recipients,
-			subject=subject(len(failures)),
-			message=email_body(failures),
-			reference_doctype=SETTINGS,
-			reference_name=SETTINGS,
-		)
+		try:
+			frappe.sendmail(
+				recipients=recipients,
+				subject=subject(len(failures)),
+				message=email_body(failures),
+				reference_doctype=SETTINGS,
+				reference_name=SETTINGS,
+			)
+		except frappe.OutgoingEmailError:
+			# No outgoing Email Account yet: the chat message below and the Error Log still tell someone.
+			frappe.log_error(_("Xero failure digest: set up an outgoing Email Account to receive it"))
 	webhook_url = frappe.db.get_single_value(SETTINGS, "failure_webhook_url")
 	if webhook_url:
 		post_to_webhook(webhook_url, chat_text(failures))
@@ -108,7 +112,8 @@ def chat_text(failures: list[dict]) -> str:
 	lines = [subject(len(failures))]
 	for row in failures[:10]:
 		document = f"{row.reference_doctype} {row.reference_name}" if row.reference_name else row.operation
-		lines.append(f"• {document}: {row.message or _(row.status)}")
+		# Discord takes 2,000 characters per message: keep each line short.
+		lines.append(f"• {document}: {(row.message or _(row.status))[:150]}")
 	if len(failures) > 10:
 		lines.append(_("…and {0} more.").format(len(failures) - 10))
 	lines.append(failures_url())
@@ -118,6 +123,7 @@ def chat_text(failures: list[dict]) -> str:
 def post_to_webhook(url: str, text: str) -> None:
 	"""Slack reads `text`, Discord reads `content`: one body serves both."""
 	try:
-		requests.post(url, json={"text": text, "content": text}, timeout=WEBHOOK_TIMEOUT_SECONDS)
+		response = requests.post(url, json={"text": text, "content": text}, timeout=WEBHOOK_TIMEOUT_SECONDS)
+		response.raise_for_status()
 	except requests.RequestException:
 		frappe.log_error(_("Xero failure digest: the chat webhook could not be reached"))
