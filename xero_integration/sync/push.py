@@ -38,6 +38,7 @@ SEND_METHOD = {
 }
 NAME_TAKEN = "already assigned to another contact"
 NUMBER_TAKEN = "must be unique"
+ARCHIVED_CONTACT = "Archived contact"
 
 
 @dataclass
@@ -383,8 +384,24 @@ class Pusher:
 						)
 				elif not work.link and any(NUMBER_TAKEN in m for m in result.errors):
 					self.adopt_or_report(kind, work, result)
+				elif any(ARCHIVED_CONTACT in m for m in result.errors):
+					self.restore_contact(work)
 				else:
 					self.attention(work, result.errors, result.element)
+
+	def restore_contact(self, work: Work):
+		"""Someone archived the contact in Xero after we linked it: restore it, then send the document."""
+		contact_id = work.payload["Contact"]["ContactID"]
+		self.client.call(
+			"update_or_create_contacts",
+			{"Contacts": [{"ContactID": contact_id, "ContactStatus": "ACTIVE"}]},
+			summarize_errors=False,
+		)
+		party_doctype, party_field = PARTY_OF[work.doc.doctype]
+		links.set_status(self.organisation, party_doctype, work.doc.get(party_field), "Contact", "ACTIVE")
+		work.notes.append(_("Its Xero contact was archived and has been restored."))
+		self.log("Retrying", work, None, " ".join(work.notes))
+		outbox.mark_retry(work.row, " ".join(work.notes), uncertain=False, delay_seconds=0)
 
 	def contact_id(self, work: Work) -> str | None:
 		party_doctype, party_field = PARTY_OF[work.doc.doctype]

@@ -165,6 +165,22 @@ class TestSalesFlow(PushTestCase):
 		names = [c["Name"] for c in self.org().contacts.values() if c.get("ContactNumber") == customer]
 		self.assertEqual(names, ["Unchanged Customer Renamed"])
 
+	def test_contact_archived_in_xero_is_restored_before_its_next_invoice(self):
+		customer = make_customer("Archived Customer")
+		make_sales_invoice(customer)
+		self.drain()
+		contact_id = frappe.db.get_value("Customer", customer, "xero_id")
+		self.org().contacts[contact_id]["ContactStatus"] = "ARCHIVED"  # a bookkeeper archived it in Xero
+		invoice = make_sales_invoice(customer, lines=((1, 12),))
+		self.drain_until_empty()
+		self.assertEqual(self.xero_invoice(invoice.name)["Contact"]["ContactID"], contact_id)
+		self.assertEqual(self.org().contacts[contact_id]["ContactStatus"], "ACTIVE")
+		self.assertTrue(
+			frappe.db.exists(
+				"Xero Sync Log", {"reference_name": invoice.name, "message": ("like", "%restored%")}
+			)
+		)
+
 	def test_partial_payments_cancel_void_and_amend(self):
 		customer = make_customer("Payment Customer")
 		invoice = make_sales_invoice(customer, lines=((2, 50),), tax_rate=15)  # 115.00
