@@ -41,8 +41,19 @@ def machine() -> str:
 
 def run_workers(site: str, count: int = 1) -> float:
 	"""Run `count` burst workers on the short queue in parallel; returns their peak RSS in MiB."""
-	command = [sys.executable, "-m", "frappe.utils.bench_helper", "frappe", "--site", site, "worker", "--burst"]
-	workers = [subprocess.Popen([*command, "--queue", "short"], stdout=subprocess.DEVNULL) for _ in range(count)]
+	command = [
+		sys.executable,
+		"-m",
+		"frappe.utils.bench_helper",
+		"frappe",
+		"--site",
+		site,
+		"worker",
+		"--burst",
+	]
+	workers = [
+		subprocess.Popen([*command, "--queue", "short"], stdout=subprocess.DEVNULL) for _ in range(count)
+	]
 	for worker in workers:
 		worker.wait()
 	return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -50,7 +61,7 @@ def run_workers(site: str, count: int = 1) -> float:
 
 def percentile(values, fraction: float) -> float:
 	ordered = sorted(values)
-	return ordered[min(int(round(fraction * (len(ordered) - 1))), len(ordered) - 1)]
+	return ordered[min(round(fraction * (len(ordered) - 1)), len(ordered) - 1)]
 
 
 def print_table(title: str, headers: list[str], rows: list[list]) -> None:
