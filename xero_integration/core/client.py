@@ -46,6 +46,14 @@ class XeroResponse:
 	body: dict | None = None
 
 
+def sdk_configuration(oauth2_token: OAuth2Token) -> Configuration:
+	"""A Configuration of our own. xero-python's Configuration() returns a shallow copy of the first one
+	ever made in the process, ignoring its arguments, so every client would share one token object."""
+	configuration = Configuration()
+	configuration.oauth2_token = oauth2_token
+	return configuration
+
+
 def parse_json(raw: bytes | str | None):
 	if not raw:
 		return None
@@ -75,7 +83,7 @@ class XeroClient:
 		self._token_provider = token_provider
 		self._access_token = None
 		api_client = ApiClient(
-			Configuration(oauth2_token=OAuth2Token()),
+			sdk_configuration(OAuth2Token()),
 			oauth2_token_getter=self._sdk_token,
 			oauth2_token_saver=lambda token: None,
 		)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 XERO_MINUTE = 60.0
 XERO_DAY = 86400.0
+# Real seconds added to every window, for network jitter between our clock and Xero's arrival times.
+WINDOW_MARGIN_SECONDS = 0.02
 # A slot held by a worker that died is given back after this many Xero seconds.
 LEASE_XERO_SECONDS = 120.0
 
@@ -77,6 +79,11 @@ class Limits:
 
 	def real_seconds(self, xero_seconds: float) -> float:
 		return xero_seconds / self.time_scale
+
+	def window_seconds(self, xero_seconds: float) -> float:
+		"""A window a little longer than Xero's: our calls start before Xero counts them, and requests
+		overtake each other on the way, so an exact window would now and then earn a 429."""
+		return self.real_seconds(xero_seconds) * 1.01 + WINDOW_MARGIN_SECONDS
 
 
 class RateLimitWait(Exception):
@@ -141,9 +148,9 @@ class TenantRateLimiter:
 			keys=self.keys,
 			args=[
 				repr(self.clock()),
-				limits.real_seconds(XERO_MINUTE),
+				limits.window_seconds(XERO_MINUTE),
 				limits.per_minute,
-				limits.real_seconds(XERO_DAY),
+				limits.window_seconds(XERO_DAY),
 				limits.per_day,
 				limits.concurrent,
 				limits.real_seconds(LEASE_XERO_SECONDS),
@@ -179,9 +186,9 @@ class TenantRateLimiter:
 				args=[
 					repr(self.clock()),
 					"" if minute_left is None else limits.per_minute - minute_left,
-					limits.real_seconds(XERO_MINUTE),
+					limits.window_seconds(XERO_MINUTE),
 					"" if day_left is None else limits.per_day - day_left,
-					limits.real_seconds(XERO_DAY),
+					limits.window_seconds(XERO_DAY),
 				],
 			)
 		if status == 429:
@@ -201,8 +208,8 @@ class TenantRateLimiter:
 		now = self.clock()
 		limits = self.limits
 		pipe = self.redis.pipeline()
-		pipe.zcount(self.keys[0], now - limits.real_seconds(XERO_MINUTE), "+inf")
-		pipe.zcount(self.keys[1], now - limits.real_seconds(XERO_DAY), "+inf")
+		pipe.zcount(self.keys[0], now - limits.window_seconds(XERO_MINUTE), "+inf")
+		pipe.zcount(self.keys[1], now - limits.window_seconds(XERO_DAY), "+inf")
 		pipe.zcount(self.keys[2], now, "+inf")
 		pipe.get(self.keys[3])
 		pipe.get(self.keys[5])

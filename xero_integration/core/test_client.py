@@ -108,9 +108,9 @@ def test_server_errors_and_dropped_answers_are_retryable_and_flag_uncertain_writ
 
 
 def test_shared_limiter_keeps_the_client_under_xeros_minute_limit(emulator_factory, limiter_for):
-	emulator = emulator_factory(time_scale=600, limits=XeroLimits(per_minute=10, per_day=1000))
+	emulator = emulator_factory(time_scale=60, limits=XeroLimits(per_minute=10, per_day=1000))
 	tenant_id = emulator.add_organisation()
-	limiter = limiter_for(tenant_id, per_minute=10, time_scale=600)
+	limiter = limiter_for(tenant_id, per_minute=10, time_scale=60)
 	client, _ = make_client(emulator, tenant_id, limiter=limiter)
 	for _ in range(25):
 		client.call("get_organisations")

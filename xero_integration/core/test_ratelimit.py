@@ -46,11 +46,12 @@ def test_sixty_calls_a_minute_then_wait_for_the_window(make_limiter):
 		limiter.acquire(max_wait=0).release()
 	permit, reason, wait = limiter.try_acquire()
 	assert permit is None and reason == "minute"
-	assert wait == pytest.approx(60.0)
+	# Xero's minute, plus the small margin that absorbs network jitter.
+	assert 60.0 < wait == pytest.approx(limiter.limits.window_seconds(60))
 	with pytest.raises(RateLimitWait):
 		limiter.acquire(max_wait=10)
 	# Waiting is allowed: the limiter sleeps until the oldest call leaves the window.
-	limiter.acquire(max_wait=61).release()
+	limiter.acquire(max_wait=62).release()
 	assert clock.now >= 1_000_060.0
 
 

@@ -4,9 +4,11 @@ import functools
 from dataclasses import dataclass
 
 from xero_python.accounting import AccountingApi
-from xero_python.api_client import ApiClient, Configuration
+from xero_python.api_client import ApiClient
 from xero_python.api_client.oauth2 import OAuth2Token, TokenApi
 from xero_python.identity import IdentityApi
+
+from xero_integration.core.client import sdk_configuration
 
 
 @dataclass
@@ -32,7 +34,7 @@ def sdk_client(
 	Retry-After real seconds. Tests need to see every answer."""
 	point_token_api_at(base_url)
 	api_client = ApiClient(
-		Configuration(oauth2_token=OAuth2Token(client_id=client_id, client_secret=client_secret)),
+		sdk_configuration(OAuth2Token(client_id=client_id, client_secret=client_secret)),
 		pool_threads=1,
 	)
 	if not retries:
