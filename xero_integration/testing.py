@@ -3,6 +3,7 @@
 Imported by tests and benchmarks inside a bench (it needs frappe); never by the frappe-free core.
 """
 
+import random
 from urllib.parse import parse_qs, urlparse
 
 import frappe
@@ -27,7 +28,10 @@ class EmulatedXero:
 	Site config is written (not only frappe.conf) so that background workers see the emulator too.
 	"""
 
-	def __init__(self, *, time_scale: float = 60.0, limits: Limits | None = None, seed: int = 0):
+	def __init__(self, *, time_scale: float = 60.0, limits: Limits | None = None, seed: int | None = None):
+		# A fresh seed gives fresh tenant ids: rate-limit state in Redis is keyed by tenant, and runs on
+		# other sites of the same machine must not share it.
+		seed = random.randrange(1 << 30) if seed is None else seed
 		self.emulator = XeroEmulator(time_scale=time_scale, limits=limits, seed=seed)
 		self.time_scale = time_scale
 		self.tenants: list[str] = []
