@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import frappe
 from frappe import _
 from frappe.utils import flt, get_datetime, get_system_timezone
+from redis.exceptions import LockError
 
 from xero_integration.core.errors import XeroError, XeroNotFound
 from xero_integration.core.mapping.contact import contact_to_erpnext, normalise_name
@@ -126,6 +127,15 @@ def inbound_lock(organisation: str, blocking_timeout: float = 0):
 			pass
 
 
+def still_held(lock) -> bool:
+	"""Extend the inbound lock for the next batch; False when it was lost (expired or taken)."""
+	try:
+		lock.reacquire()
+		return True
+	except LockError:
+		return False
+
+
 def pulls(direction_field: str) -> bool:
 	settings = frappe.get_cached_doc("Xero Settings")
 	return bool(settings.enabled) and settings.get(direction_field) in PULL_DIRECTIONS
@@ -209,8 +219,8 @@ def pull_object(applier, kind: str, *, since, save, where=None, on_page=None, lo
 		frappe.db.commit()
 		if on_page:
 			on_page(kind, page, pagination, outcomes)
-		if lock is not None:
-			lock.reacquire()
+		if lock is not None and not still_held(lock):
+			return mark  # stop at a page boundary rather than apply alongside another run
 		if is_last_page(len(records), page, pagination):
 			return mark
 		page += 1

@@ -151,7 +151,8 @@ def process(organisation: str) -> int:
 					mark([event], IGNORED, _("Not about accounting data."))
 			frappe.db.commit()
 			settled += len(events)
-			lock.reacquire()
+			if not pull.still_held(lock):
+				break  # the rest stay queued for the safety net rather than risk a concurrent run
 	return settled
 
 
