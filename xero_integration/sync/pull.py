@@ -167,6 +167,7 @@ def pull_organisation(organisation: str, objects=OBJECTS) -> Counter:
 			frappe.db.commit()
 			return counts
 		applier = Applier(organisation)
+		status, message = "Success", None
 		try:
 			for kind in objects:
 				field = WATERMARK_FIELD[kind]
@@ -182,22 +183,17 @@ def pull_organisation(organisation: str, objects=OBJECTS) -> Counter:
 				)
 		except XeroError as e:
 			frappe.db.rollback()
-			create_log(
-				"Retrying" if e.retryable else "Failed",
-				operation="Pull from Xero",
-				direction=DIRECTION,
-				organisation=organisation,
-				message=_(
-					"Xero did not answer the pull ({0}). The next pull resumes from where this one stopped."
-				).format(e),
-			)
+			status = "Retrying" if e.retryable else "Failed"
+			message = _(
+				"Xero did not answer the pull ({0}); the next pull resumes where this one stopped."
+			).format(e)
 		counts = applier.counts
 		create_log(
-			"Success",
+			status,
 			operation="Pull from Xero",
 			direction=DIRECTION,
 			organisation=organisation,
-			message=summary(counts),
+			message=" ".join(filter(None, (message, summary(counts)))),
 		)
 		frappe.db.commit()
 	return counts
@@ -355,8 +351,13 @@ class Applier:
 		method, collection, id_key, extra = LIST_CALL[kind]
 		found = {}
 		if kind == "CreditNote":
-			# Xero's CreditNotes list has no IDs filter: read what changed since the events, in pages.
+			# Xero's CreditNotes list has no IDs filter: read what changed since the events, in pages
+			# (or, with no events to date them, fetch each one).
 			wanted = {i.lower() for i in ids}
+			if not event_dates:
+				for xero_id in wanted:
+					found.update(self.fetch_one(kind, xero_id))
+				return found
 			window, page = event_window(event_dates), 1
 			while wanted - found.keys():
 				records, pagination = self.list_page(kind, page, window)
