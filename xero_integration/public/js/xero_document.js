@@ -18,7 +18,11 @@ xero_integration.document_form = {
 		const group = __("Xero");
 		if (xero_integration.is_manager()) {
 			if (frm.doc.docstatus === 1 || !frm.meta.is_submittable) {
-				frm.add_custom_button(__("Sync to Xero"), () => xero_integration.sync_document(frm), group);
+				frm.add_custom_button(
+					__("Sync to Xero"),
+					() => xero_integration.sync_document(frm),
+					group
+				);
 			}
 			frm.add_custom_button(
 				__("Preview Xero Payload"),
@@ -27,8 +31,8 @@ xero_integration.document_form = {
 			);
 		}
 		const name = frm.docname;
-		frappe
-			.xcall("xero_integration.api.document_status", { doctype: frm.doctype, name })
+		xero_integration
+			.call("document_status", { doctype: frm.doctype, name }, { type: "GET" })
 			.then((status) => {
 				// The form may have moved on to another document while the request was out.
 				if (frm.docname === name) xero_integration.show_status(frm, status);
@@ -37,8 +41,8 @@ xero_integration.document_form = {
 };
 
 xero_integration.sync_document = (frm) =>
-	frappe
-		.xcall("xero_integration.api.sync_document", { doctype: frm.doctype, name: frm.docname })
+	xero_integration
+		.call("sync_document", { doctype: frm.doctype, name: frm.docname }, { freeze: true })
 		.then(() => {
 			frappe.show_alert({
 				message: __("Queued for Xero: it is sent within a minute."),
@@ -53,9 +57,16 @@ xero_integration.show_status = (frm, status) => {
 		if (record.url) {
 			const label =
 				status.records.length > 1
-					? __("Open {0} in Xero ({1})", [__(record.xero_object), record.organisation_name])
+					? __("Open {0} in Xero ({1})", [
+							__(record.xero_object),
+							record.organisation_name,
+					  ])
 					: __("Open in Xero");
-			frm.add_custom_button(label, () => window.open(record.url, "_blank", "noopener"), group);
+			frm.add_custom_button(
+				label,
+				() => window.open(record.url, "_blank", "noopener"),
+				group
+			);
 		}
 	}
 	frm.dashboard.set_headline_alert(xero_integration.headline(status));
@@ -108,20 +119,17 @@ xero_integration.history_html = (frm, status) => {
 };
 
 xero_integration.preview = (doctype, name) =>
-	frappe
-		.xcall(
-			"xero_integration.api.preview",
-			{ doctype, name },
-			"POST",
-			{ freeze: true, freeze_message: __("Reading Xero…") }
-		)
+	xero_integration
+		.call("preview", { doctype, name }, { freeze: true, freeze_message: __("Reading Xero…") })
 		.then((previews) => {
 			const dialog = new frappe.ui.Dialog({
 				title: __("Xero preview of {0}", [name]),
 				size: "extra-large",
 				fields: [{ fieldtype: "HTML", fieldname: "preview" }],
 			});
-			dialog.fields_dict.preview.$wrapper.html(previews.map(xero_integration.preview_html).join(""));
+			dialog.fields_dict.preview.$wrapper.html(
+				previews.map(xero_integration.preview_html).join("")
+			);
 			dialog.show();
 			return dialog;
 		});
@@ -140,7 +148,9 @@ xero_integration.preview_html = (entry) => {
 	];
 	if (entry.url) {
 		parts.push(
-			`<p><a href="${entry.url}" target="_blank" rel="noopener">${__("Open in Xero")}</a></p>`
+			`<p><a href="${entry.url}" target="_blank" rel="noopener">${__(
+				"Open in Xero"
+			)}</a></p>`
 		);
 	}
 	for (const problem of entry.problems) {
@@ -155,9 +165,9 @@ xero_integration.preview_html = (entry) => {
 			const rows = entry.differences
 				.map(
 					(d) =>
-						`<tr><td><code>${esc(d.field)}</code></td><td>${esc(d.erpnext)}</td><td>${esc(
-							d.xero
-						)}</td></tr>`
+						`<tr><td><code>${esc(d.field)}</code></td><td>${esc(
+							d.erpnext
+						)}</td><td>${esc(d.xero)}</td></tr>`
 				)
 				.join("");
 			parts.push(`<table class="table table-bordered table-sm xero-preview-differences">
@@ -167,9 +177,11 @@ xero_integration.preview_html = (entry) => {
 		}
 	}
 	if (entry.payload) {
-		parts.push(`<details ${entry.differences ? "" : "open"}><summary>${__(
-			"Payload sent to Xero"
-		)}</summary><pre class="xero-preview-payload">${esc(entry.payload)}</pre></details>`);
+		parts.push(
+			`<details ${entry.differences ? "" : "open"}><summary>${__(
+				"Payload sent to Xero"
+			)}</summary><pre class="xero-preview-payload">${esc(entry.payload)}</pre></details>`
+		);
 	}
 	return `<div class="xero-preview">${parts.join("")}</div>`;
 };

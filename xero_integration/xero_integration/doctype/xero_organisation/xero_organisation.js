@@ -1,6 +1,10 @@
 // Company mapping, Test connection, Sync now, Import history (with live progress) and Disconnect.
 
-const ORGANISATION_COLOURS = { Connected: "green", "Reconnect Needed": "orange", Disconnected: "gray" };
+const ORGANISATION_COLOURS = {
+	Connected: "green",
+	"Reconnect Needed": "orange",
+	Disconnected: "gray",
+};
 
 frappe.ui.form.on("Xero Organisation", {
 	onload() {
@@ -32,16 +36,16 @@ frappe.ui.form.on("Xero Organisation", {
 			);
 		}
 		const call = (method, args, message) =>
-			frappe
-				.xcall(`xero_integration.api.${method}`, { organisation: frm.doc.name, ...args }, "POST", {
-					freeze: true,
-				})
+			xero_integration
+				.call(method, { organisation: frm.doc.name, ...args }, { freeze: true })
 				.then((result) => {
 					frappe.show_alert({ message: result || message, indicator: "green" });
 					frm.reload_doc();
 				});
 
-		frm.add_custom_button(__("Test Connection"), () => call("test_connection", {}, __("Connected")));
+		frm.add_custom_button(__("Test Connection"), () =>
+			call("test_connection", {}, __("Connected"))
+		);
 		if (frm.doc.status === "Connected" && frm.doc.company) {
 			frm.add_custom_button(__("Sync Now"), () =>
 				call("sync_now", {}, __("Sync started: changes appear in the Xero Sync Log."))
@@ -56,7 +60,11 @@ frappe.ui.form.on("Xero Organisation", {
 						default: frm.doc.history_from_date || frappe.datetime.year_start(),
 					},
 					({ from_date }) =>
-						call("import_history", { from_date }, __("Import started in the background.")),
+						call(
+							"import_history",
+							{ from_date },
+							__("Import started in the background.")
+						),
 					__("Import History from Xero"),
 					__("Start Import")
 				)
@@ -79,7 +87,10 @@ frappe.ui.form.on("Xero Organisation", {
 		);
 		frm.add_custom_button(
 			__("Reconciliation"),
-			() => frappe.set_route("query-report", "Xero Reconciliation", { organisation: frm.doc.name }),
+			() =>
+				frappe.set_route("query-report", "Xero Reconciliation", {
+					organisation: frm.doc.name,
+				}),
 			__("View")
 		);
 	},

@@ -18,23 +18,25 @@ frappe.ui.form.on("Xero Settings", {
 		frm.set_intro(
 			frm.doc.enabled
 				? ""
-				: __("Sync is off. Enter your Xero app's Client ID and Secret, tick Enabled and save."),
+				: __(
+						"Sync is off. Enter your Xero app's Client ID and Secret, tick Enabled and save."
+				  ),
 			"blue"
 		);
 
 		const connected = frm.doc.connection_status === "Connected";
 		if (frm.doc.connection_type === "Custom Connection") {
-			frm.add_custom_button(connected ? __("Reconnect") : __("Connect Custom Connection"), () =>
-				save_then(frm, () =>
-					frappe
-						.xcall("xero_integration.api.connect_custom_connection", {}, "POST", {
-							freeze: true,
-						})
-						.then((names) => {
-							frappe.msgprint(__("Connected to Xero: {0}", [names.join(", ")]));
-							frm.reload_doc();
-						})
-				)
+			frm.add_custom_button(
+				connected ? __("Reconnect") : __("Connect Custom Connection"),
+				() =>
+					save_then(frm, () =>
+						xero_integration
+							.call("connect_custom_connection", {}, { freeze: true })
+							.then((names) => {
+								frappe.msgprint(__("Connected to Xero: {0}", [names.join(", ")]));
+								frm.reload_doc();
+							})
+					)
 			);
 		} else {
 			const label = connected ? __("Reconnect") : __("Connect to Xero");
@@ -43,7 +45,9 @@ frappe.ui.form.on("Xero Settings", {
 		}
 		if (connected) {
 			frm.add_custom_button(__("Disconnect"), () => disconnect_organisations(frm));
-			frm.add_custom_button(__("Organisations"), () => frappe.set_route("List", "Xero Organisation"));
+			frm.add_custom_button(__("Organisations"), () =>
+				frappe.set_route("List", "Xero Organisation")
+			);
 		}
 	},
 });
@@ -54,9 +58,7 @@ function save_then(frm, action) {
 
 function start_oauth() {
 	// Xero's consent screen is a full page: the browser comes back to oauth_callback afterwards.
-	return frappe
-		.xcall("xero_integration.api.start_oauth", {}, "POST")
-		.then((url) => (window.location.href = url));
+	return xero_integration.call("start_oauth").then((url) => (window.location.href = url));
 }
 
 function disconnect_organisations(frm) {
@@ -87,7 +89,7 @@ function disconnect_organisations(frm) {
 					const chosen = organisations.filter((org) => values[org.name]);
 					Promise.all(
 						chosen.map((org) =>
-							frappe.xcall("xero_integration.api.disconnect", { organisation: org.name })
+							xero_integration.call("disconnect", { organisation: org.name })
 						)
 					).then(() => {
 						dialog.hide();

@@ -6,7 +6,9 @@ frappe.ui.form.on("Xero Sync Log", {
 		frm.page.set_indicator(__(frm.doc.status), colour);
 		const url = frm.doc.__onload && frm.doc.__onload.xero_url;
 		if (url) {
-			frm.add_custom_button(__("Open in Xero"), () => window.open(url, "_blank", "noopener"));
+			frm.add_custom_button(__("Open in Xero"), () =>
+				window.open(url, "_blank", "noopener")
+			);
 		}
 		if (frm.doc.reference_name) {
 			frm.add_custom_button(__("Open {0}", [__(frm.doc.reference_doctype)]), () =>

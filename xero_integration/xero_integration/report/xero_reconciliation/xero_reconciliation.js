@@ -83,22 +83,25 @@ frappe.query_reports["Xero Reconciliation"] = {
 				.filter((row) => row && row.reference_name);
 			if (!rows.length) {
 				frappe.msgprint(
-					__("Tick the ERPNext documents to send again. Rows only in Xero are fixed in Xero.")
+					__(
+						"Tick the ERPNext documents to send again. Rows only in Xero are fixed in Xero."
+					)
 				);
 				return;
 			}
 			Promise.all(
 				rows.map((row) =>
-					frappe.xcall("xero_integration.api.sync_document", {
+					xero_integration.call("sync_document", {
 						doctype: row.reference_doctype,
 						name: row.reference_name,
 					})
 				)
 			).then(() =>
 				frappe.show_alert({
-					message: __("{0} document(s) queued for Xero. Generate the report again to check.", [
-						rows.length,
-					]),
+					message: __(
+						"{0} document(s) queued for Xero. Generate the report again to check.",
+						[rows.length]
+					),
 					indicator: "green",
 				})
 			);
