@@ -42,7 +42,14 @@ class EmulatedXero:
 		for name, currency in organisations:
 			self.tenants.append(self.emulator.add_organisation(name, currency, (currency, "EUR", "NZD")))
 		config = {key: base_url for key in URL_KEYS}
-		config["xero_rate_limits"] = {"time_scale": self.time_scale}
+		# The site's limiter knows the emulator's limits and clock, as it would know Xero's.
+		limits = self.emulator.limits
+		config["xero_rate_limits"] = {
+			"time_scale": self.time_scale,
+			"per_minute": limits.per_minute,
+			"per_day": limits.per_day,
+			"concurrent": limits.concurrent,
+		}
 		for key, value in config.items():
 			update_site_config(key, value)
 			frappe.local.conf[key] = value
@@ -258,3 +265,8 @@ def make_payment(invoice, amount=None, *, submit=True):
 	if submit:
 		payment.submit()
 	return payment
+
+
+def read_organisation(tenant_id: str) -> None:
+	"""A background job for the token-race test: one authenticated call, as any sync job makes."""
+	connection.client_for(tenant_id).call("get_organisations")

@@ -45,6 +45,7 @@ class InvalidGrant(OAuthError):
 class TokenSet:
 	access_token: str
 	expires_at: float
+	expires_in: float = 1800.0
 	refresh_token: str | None = None
 	scope: str = ""
 	token_type: str = "Bearer"
@@ -52,9 +53,11 @@ class TokenSet:
 	@classmethod
 	def from_response(cls, data: dict, now: float | None = None) -> "TokenSet":
 		now = time.time() if now is None else now
+		expires_in = float(data.get("expires_in", 1800))
 		return cls(
 			access_token=data["access_token"],
-			expires_at=now + float(data.get("expires_in", 1800)),
+			expires_at=now + expires_in,
+			expires_in=expires_in,
 			refresh_token=data.get("refresh_token"),
 			scope=data.get("scope", ""),
 			token_type=data.get("token_type", "Bearer"),

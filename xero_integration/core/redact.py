@@ -9,7 +9,6 @@ SECRET_KEYS = frozenset(
 		"refresh_token",
 		"id_token",
 		"client_secret",
-		"code",
 		"code_verifier",
 		"authorization",
 		"webhook_key",

@@ -16,6 +16,11 @@ def test_tokens_and_secrets_are_masked_at_any_depth():
 	assert "secret" not in to_log_json(body)
 
 
+def test_account_codes_stay_readable_for_bookkeepers():
+	payment = {"Account": {"Code": "090"}, "Amount": Decimal("10.00"), "code_verifier": "v" * 43}
+	assert redact(payment) == {"Account": {"Code": "090"}, "Amount": Decimal("10.00"), "code_verifier": MASK}
+
+
 def test_log_json_keeps_amounts_exact():
 	text = to_log_json(b'{"Total": 1234.10, "client_secret": "s"}')
 	assert '"1234.10"' in text

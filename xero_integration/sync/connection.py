@@ -151,7 +151,7 @@ def get_access_token(rejected_token: str | None = None) -> str:
 	`rejected_token`."""
 	if rejected_token is None:
 		expires_at = float(frappe.db.get_single_value(SETTINGS, "token_expires_at") or 0)
-		if expires_at - oauth.REFRESH_MARGIN_SECONDS > time.time():
+		if expires_at - refresh_margin() > time.time():
 			token = get_decrypted_password(SETTINGS, SETTINGS, "access_token", raise_exception=False)
 			if token:
 				return token
@@ -163,7 +163,7 @@ def _refresh_locked(rejected_token: str | None) -> str:
 	# make every other refresher wait here until we commit the rotated token.
 	expires_at = float(_locked_single_value("token_expires_at") or 0)
 	stored_access = _locked_password("access_token")
-	still_valid = expires_at - oauth.REFRESH_MARGIN_SECONDS > time.time()
+	still_valid = expires_at - refresh_margin() > time.time()
 	# Another worker refreshed while we waited for the lock: its token is the fresh one.
 	if stored_access and still_valid and stored_access != rejected_token:
 		frappe.db.commit()
@@ -205,7 +205,13 @@ def _store_tokens(tokens: oauth.TokenSet) -> None:
 	set_encrypted_password(SETTINGS, SETTINGS, tokens.access_token, "access_token")
 	if tokens.refresh_token:
 		set_encrypted_password(SETTINGS, SETTINGS, tokens.refresh_token, "refresh_token")
-	frappe.db.set_single_value(SETTINGS, "token_expires_at", tokens.expires_at)
+	# expires_in is in Xero's seconds; a time-scaled emulator runs them faster than ours.
+	expires_at = time.time() + tokens.expires_in / rate_limits().time_scale
+	frappe.db.set_single_value(SETTINGS, "token_expires_at", expires_at)
+
+
+def refresh_margin() -> float:
+	return oauth.REFRESH_MARGIN_SECONDS / rate_limits().time_scale
 
 
 def mark_reconnect_needed() -> None:

@@ -45,7 +45,8 @@ def mapping_context(organisation: str, client=None) -> MappingContext:
 def xero_lists(organisation: str, client) -> dict:
 	"""Xero's tax rates and enabled currencies, from cache or two GET calls."""
 	key = f"xero_integration:lists:{organisation}"
-	cached = frappe.cache.get_value(key)
+	# expires=True: an expiring key must not be memoised (as None, before we set it) for the process.
+	cached = frappe.cache.get_value(key, expires=True)
 	if cached:
 		return cached
 	tax_rates = (client.call("get_tax_rates").body or {}).get("TaxRates") or []

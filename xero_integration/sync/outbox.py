@@ -5,6 +5,10 @@ enqueued to run after commit (a commit is never lost: the per-minute scheduler d
 lost job left behind). One drain per organisation runs at a time, under a Redis lock.
 """
 
+import os
+import socket
+import uuid
+
 import frappe
 from frappe.utils import add_to_date, now_datetime
 
@@ -18,6 +22,8 @@ PENDING, PROCESSING, DONE, NEEDS_ATTENTION, CANCELLED = (
 	"Cancelled",
 )
 OPEN_STATUSES = (PENDING, PROCESSING, NEEDS_ATTENTION)
+# A drain renews its lock every batch; one that died without releasing it blocks for at most this long.
+DRAIN_LOCK_SECONDS = 300
 # Exponential backoff in seconds for retryable failures, capped at one hour.
 BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS = 5, 3600
 
@@ -140,9 +146,17 @@ def mark_needs_attention(row: dict, message: str) -> None:
 	)
 
 
-def mark_retry(row: dict, message: str, *, uncertain: bool, delay_seconds: float | None = None) -> int:
-	"""Schedule another attempt with exponential backoff; returns the attempt count."""
-	attempts = row["attempts"] + 1
+def mark_retry(
+	row: dict,
+	message: str,
+	*,
+	uncertain: bool,
+	delay_seconds: float | None = None,
+	count_attempt: bool = True,
+) -> int:
+	"""Schedule another attempt (exponential backoff unless a delay is given); returns the attempt count.
+	Waiting for a dependency or for Xero's budget is not a failed attempt: count_attempt=False."""
+	attempts = row["attempts"] + (1 if count_attempt else 0)
 	delay = delay_seconds if delay_seconds is not None else backoff_seconds(attempts)
 	frappe.db.set_value(
 		"Xero Outbox",
@@ -177,3 +191,54 @@ def retry(names: list[str]) -> int:
 			schedule_drain(row.organisation)
 			count += 1
 	return count
+
+
+_RELEASE_IF_OURS = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+_RENEW_IF_OURS = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+
+
+class DrainLock:
+	"""One drain per organisation at a time, across all workers.
+
+	The lock names its holder (host and process). A holder on this host that no longer exists (a worker
+	killed with SIGKILL) is recognised at once; on other hosts the lock expires after DRAIN_LOCK_SECONDS.
+	"""
+
+	def __init__(self, organisation: str):
+		self.key = f"{frappe.local.site}:xero_integration:drain:{organisation}"
+		self.token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex}"
+		self._ttl_ms = DRAIN_LOCK_SECONDS * 1000
+
+	def acquire(self) -> bool:
+		if frappe.cache.set(self.key, self.token, nx=True, px=self._ttl_ms):
+			return True
+		holder = frappe.cache.get(self.key)
+		if holder and _holder_is_dead(holder.decode()):
+			frappe.cache.eval(_RELEASE_IF_OURS, 1, self.key, holder)
+			return bool(frappe.cache.set(self.key, self.token, nx=True, px=self._ttl_ms))
+		return False
+
+	def renew(self) -> None:
+		frappe.cache.eval(_RENEW_IF_OURS, 1, self.key, self.token, self._ttl_ms)
+
+	def release(self) -> None:
+		frappe.cache.eval(_RELEASE_IF_OURS, 1, self.key, self.token)
+
+
+def _holder_is_dead(holder: str) -> bool:
+	host, pid, _token = holder.split(":", 2)
+	if host != socket.gethostname():
+		return False
+	try:
+		os.kill(int(pid), 0)
+	except ProcessLookupError:
+		return True
+	except (PermissionError, ValueError):
+		return False
+	return False

@@ -7,9 +7,11 @@ outcome back on its row, its document link and one log row. Retryable failures (
 """
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import frappe
 from frappe import _
+from frappe.utils import flt
 
 from xero_integration.core import batching
 from xero_integration.core.errors import (
@@ -28,7 +30,6 @@ from xero_integration.sync import connection, links, outbox
 from xero_integration.sync.context import mapping_context, tax_rates
 from xero_integration.sync.log import create_log
 
-LOCK_SECONDS = 600
 PARTY_OF = {"Sales Invoice": ("Customer", "customer"), "Purchase Invoice": ("Supplier", "supplier")}
 SEND_METHOD = {
 	"Contact": "update_or_create_contacts",
@@ -39,6 +40,8 @@ SEND_METHOD = {
 NAME_TAKEN = "already assigned to another contact"
 NUMBER_TAKEN = "must be unique"
 ARCHIVED_CONTACT = "Archived contact"
+# Xero's IDs-style filters break past about 50 values.
+IDS_PER_LOOKUP = 40
 
 
 @dataclass
@@ -69,10 +72,8 @@ def drain(organisation: str, max_batches: int | None = None) -> int:
 		return 0
 	if frappe.db.get_value("Xero Organisation", organisation, "status") != "Connected":
 		return 0
-	lock = frappe.cache.lock(
-		f"{frappe.local.site}:xero_integration:drain:{organisation}", timeout=LOCK_SECONDS
-	)
-	if not lock.acquire(blocking=False):
+	lock = outbox.DrainLock(organisation)
+	if not lock.acquire():
 		return 0  # another worker is draining this organisation; it will pick our rows up
 	batches = 0
 	try:
@@ -89,7 +90,7 @@ def drain(organisation: str, max_batches: int | None = None) -> int:
 			stop = pusher.run(batch)
 			frappe.db.commit()
 			batches += 1
-			lock.reacquire()
+			lock.renew()
 			if stop:
 				break
 	finally:
@@ -137,21 +138,19 @@ class Pusher:
 		}[(object_type, operation)]
 		try:
 			handler(rows)
-		except (XeroUnavailable, XeroRateLimited) as e:
-			frappe.db.rollback()
-			delay = e.retry_after if isinstance(e, XeroRateLimited) else None
-			for row in rows:
-				self.retry(Work(row), str(e), uncertain=getattr(e, "uncertain", False), delay=delay)
-			return isinstance(e, XeroRateLimited) and e.problem == "day"
+		except XeroRateLimited as e:
+			self.pause(self.unfinished(rows), e)
+			return True
+		except XeroUnavailable as e:
+			# Rows already settled by an earlier request of this batch keep their outcome.
+			for row in self.unfinished(rows):
+				self.retry(Work(row), str(e), uncertain=e.uncertain)
 		except XeroValidationError as e:
 			# The whole request was refused (not one element): nothing of it was saved.
-			frappe.db.rollback()
-			for row in rows:
+			for row in self.unfinished(rows):
 				self.attention(Work(row), e.messages)
-			return False
 		except XeroAuthError as e:
-			frappe.db.rollback()
-			for row in rows:
+			for row in self.unfinished(rows):
 				outbox.release(row)
 			create_log(
 				"Failed",
@@ -163,6 +162,31 @@ class Pusher:
 			)
 			return True
 		return False
+
+	def unfinished(self, rows: list[dict]) -> list[dict]:
+		still_processing = set(
+			frappe.get_all(
+				"Xero Outbox",
+				filters={"name": ("in", [row["name"] for row in rows]), "status": outbox.PROCESSING},
+				pluck="name",
+			)
+		)
+		return [row for row in rows if row["name"] in still_processing]
+
+	def pause(self, rows: list[dict], e: XeroRateLimited) -> None:
+		"""Out of budget: the work waits, uncounted as a failure, until Xero's limit allows it."""
+		if e.problem == "day":
+			message = _(
+				"Xero's daily API limit for this organisation is used up. {0} documents wait and go out "
+				"automatically in about {1} minutes."
+			).format(len(rows), max(round(e.retry_after / 60), 1))
+		else:
+			message = _("Xero asked us to slow down ({0} limit); sending resumes in {1} seconds.").format(
+				e.problem, round(e.retry_after)
+			)
+		for row in rows:
+			outbox.mark_retry(row, message, uncertain=False, delay_seconds=e.retry_after, count_attempt=False)
+		create_log("Queued", operation="Paused", organisation=self.organisation, message=message)
 
 	# ---- outcomes --------------------------------------------------------------------------------
 
@@ -196,9 +220,7 @@ class Pusher:
 
 	def wait(self, work: Work, message: str):
 		"""A dependency is still on its way to Xero: try again later without counting an attempt."""
-		outbox.mark_retry(
-			{**work.row, "attempts": max(work.row["attempts"] - 1, 0)}, message, uncertain=False
-		)
+		outbox.mark_retry(work.row, message, uncertain=False, count_attempt=False)
 
 	def log(self, status, work: Work, xero_id, message, response=None, attempts=None):
 		create_log(
@@ -340,17 +362,19 @@ class Pusher:
 
 	def push_transactions(self, rows: list[dict]):
 		kind = rows[0]["object_type"]
-		works = []
+		works, contact_ids = [], {}
 		for row in rows:
 			work = self.load(row)
 			work.link = links.get_link(
 				self.organisation, row["reference_doctype"], row["reference_name"], kind
 			)
-			contact_id = self.contact_id(work)
-			if not contact_id:
-				continue
-			if not work.link and row["uncertain"]:
-				work.link = self.find_transaction(kind, work.doc)
+			contact_ids[row["name"]] = self.contact_id(work)
+			if contact_ids[row["name"]]:
+				works.append(work)
+		self.find_unconfirmed(kind, [w for w in works if not w.link and w.row["uncertain"]])
+		ready, works = works, []
+		for work in ready:
+			contact_id = contact_ids[work.row["name"]]
 			try:
 				mapped = self.map_transaction(kind, work.doc, contact_id, work.link and work.link["xero_id"])
 			except MappingError as e:
@@ -441,26 +465,44 @@ class Pusher:
 			doc.as_dict(), self.ctx, contact_id=contact_id, tax_rates=self.tax_rates, invoice_id=xero_id
 		)
 
-	def find_transaction(self, kind: str, doc) -> dict | None:
-		"""After an unanswered send: did Xero keep it? Look it up by number (or Reference for bills)."""
+	def find_unconfirmed(self, kind: str, works: list[Work]) -> None:
+		"""After an unanswered send: did Xero keep those documents? Link the ones it did."""
+		# Invoices are looked up 40 numbers a call; credit notes have no such filter, one a call.
+		per_call = IDS_PER_LOOKUP if kind == "Invoice" else 1
+		for start in range(0, len(works), per_call):
+			group = works[start : start + per_call]
+			found = self.find_transactions(kind, [work.doc for work in group])
+			for work in group:
+				work.link = found.get(work.doc.name)
+
+	def find_transactions(self, kind: str, docs: list) -> dict[str, dict]:
+		"""Live Xero documents for these ERPNext documents, by number (and by Reference for bills, whose
+		numbers are the supplier's and repeat)."""
 		if kind == "CreditNote":
-			found = self.client.call("get_credit_notes", where=f'CreditNoteNumber=="{doc.name}"').body
-			records = (found or {}).get("CreditNotes") or []
+			where = f'CreditNoteNumber=="{docs[0].name}"'
+			records = (self.client.call("get_credit_notes", where=where).body or {}).get("CreditNotes") or []
+			key_of = {docs[0].name: docs[0].name}
+			record_key = "CreditNoteNumber"
 		else:
-			where = (
-				f'Reference=="{doc.name}"'
-				if doc.doctype == "Purchase Invoice"
-				else f'InvoiceNumber=="{doc.name}"'
-			)
-			records = (self.client.call("get_invoices", where=where).body or {}).get("Invoices") or []
-		records = [r for r in records if r.get("Status") not in ("DELETED", "VOIDED")]
-		if not records:
-			return None
+			numbers = {doc.name: doc.get("bill_no") or doc.name for doc in docs}
+			body = self.client.call("get_invoices", invoice_numbers=sorted(set(numbers.values()))).body or {}
+			records = body.get("Invoices") or []
+			key_of = {doc.name: doc.name for doc in docs}
+			record_key = "Reference" if docs[0].doctype == "Purchase Invoice" else "InvoiceNumber"
 		id_key = batching.COLLECTIONS[kind][1]
-		return {"xero_id": records[0][id_key], "xero_status": records[0].get("Status"), "content_hash": None}
+		found = {}
+		for record in records:
+			name = record.get(record_key)
+			if name in key_of and record.get("Status") not in ("DELETED", "VOIDED"):
+				found[name] = {
+					"xero_id": record[id_key],
+					"xero_status": record.get("Status"),
+					"content_hash": None,
+				}
+		return found
 
 	def adopt_or_report(self, kind: str, work: Work, result: batching.ElementResult):
-		existing = self.find_transaction(kind, work.doc)
+		existing = self.find_transactions(kind, [work.doc]).get(work.doc.name)
 		contact = work.payload["Contact"]["ContactID"]
 		if existing:
 			record = self.client.call(
@@ -529,9 +571,11 @@ class Pusher:
 				link = links.get_link(self.organisation, ref.reference_doctype, ref.reference_name, kind)
 				if link:
 					targets[(ref.reference_doctype, ref.reference_name)] = link["xero_id"]
+			if row["uncertain"]:
+				self.adopt_sent_payments(work.doc, targets)
 			already = {
-				l["xero_object"]
-				for l in links.links_of(self.organisation, "Payment Entry", work.doc.name, "Payment:")
+				link["xero_object"]
+				for link in links.links_of(self.organisation, "Payment Entry", work.doc.name, "Payment:")
 			}
 			pe["references"] = [ref for ref in pe["references"] if payment_object(ref) not in already]
 			if not pe["references"]:
@@ -586,6 +630,29 @@ class Pusher:
 			else:
 				links.show_on_document("Payment Entry", work.doc.name, None, "AUTHORISED")
 				self.done(work, "Payment", None, "AUTHORISED")
+
+	def adopt_sent_payments(self, doc, targets: dict) -> None:
+		"""After an unanswered send: link the payments Xero kept (same invoice, amount and reference)."""
+		reference = doc.reference_no or doc.name
+		body = self.client.call("get_payments", where=f'Reference=="{reference}"').body or {}
+		kept = [p for p in body.get("Payments") or [] if p.get("Status") != "DELETED"]
+		for ref in doc.references:
+			target = targets.get((ref.reference_doctype, ref.reference_name))
+			amount = Decimal(str(flt(abs(ref.allocated_amount), 2)))
+			for payment in kept:
+				document = payment.get("Invoice") or payment.get("CreditNote") or {}
+				paid_target = target in (document.get("InvoiceID"), document.get("CreditNoteID"))
+				if paid_target and Decimal(str(payment.get("Amount"))) == amount:
+					links.save_link(
+						self.organisation,
+						doc.doctype,
+						doc.name,
+						payment_object(ref),
+						payment["PaymentID"],
+						"AUTHORISED",
+					)
+					kept.remove(payment)
+					break
 
 	def references_queued(self, doc) -> bool:
 		return any(

@@ -66,6 +66,19 @@ class TestConnection(FrappeTestCase):
 		self.assertFalse([value for value in singles if value and (access in value or refresh in value)])
 		self.assertEqual(connection.test_connection(self.xero.tenants[0]), "Xero Test Org")
 
+	def test_saving_the_settings_form_keeps_the_connection(self):
+		callback = self.authorize()
+		connection.complete_authorization(callback["code"], callback["state"])
+		refresh = get_decrypted_password("Xero Settings", "Xero Settings", "refresh_token")
+		expires_at = frappe.db.get_single_value("Xero Settings", "token_expires_at")
+		settings = frappe.get_doc("Xero Settings")
+		settings.sync_payments = "ERPNext to Xero"
+		settings.token_expires_at = 0
+		settings.save()
+		self.assertEqual(get_decrypted_password("Xero Settings", "Xero Settings", "refresh_token"), refresh)
+		self.assertEqual(frappe.db.get_single_value("Xero Settings", "token_expires_at"), expires_at)
+		self.assertEqual(connection.test_connection(self.xero.tenants[0]), "Xero Test Org")
+
 	def test_wrong_state_is_refused_and_a_state_is_used_once(self):
 		callback = self.authorize()
 		with self.assertRaises(frappe.PermissionError):

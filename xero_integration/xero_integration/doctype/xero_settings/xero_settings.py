@@ -7,6 +7,7 @@ from xero_integration.core.oauth import DEFAULT_SCOPES
 from xero_integration.sync.connection import redirect_uri
 
 REQUIRED_SCOPES = frozenset(DEFAULT_SCOPES.split())
+TOKEN_FIELDS = ("access_token", "refresh_token")
 
 
 class XeroSettings(Document):
@@ -17,6 +18,13 @@ class XeroSettings(Document):
 	@property
 	def webhook_url(self) -> str:
 		return get_url("/api/method/xero_integration.api.webhook")
+
+	def before_validate(self):
+		# Tokens and their expiry are written only by sync/connection.py (under its lock); a form save
+		# carries stale or empty copies that would wipe or roll back the connection.
+		self.flags.ignore_save_passwords = TOKEN_FIELDS
+		if not self.is_new():
+			self.token_expires_at = frappe.db.get_single_value(self.doctype, "token_expires_at")
 
 	def validate(self):
 		self.client_id = (self.client_id or "").strip()
