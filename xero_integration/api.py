@@ -17,7 +17,7 @@ MANAGER_ROLES = ("Xero Manager", "System Manager")
 
 @frappe.whitelist(methods=["POST"])
 def start_oauth() -> str:
-	frappe.only_for(MANAGER_ROLES)
+	_require_manager()
 	return connection.start_authorization()
 
 
@@ -25,7 +25,7 @@ def start_oauth() -> str:
 def oauth_callback(code: str | None = None, state: str | None = None, error: str | None = None, **_ignored):
 	"""Where Xero sends the browser back. Always ends in a redirect to a form with a plain message."""
 	try:
-		frappe.only_for(MANAGER_ROLES)
+		_require_manager()
 		if error:
 			frappe.throw(_("Xero did not grant access: {0}").format(error))
 		names = connection.complete_authorization(code, state)
@@ -43,13 +43,13 @@ def oauth_callback(code: str | None = None, state: str | None = None, error: str
 
 @frappe.whitelist(methods=["POST"])
 def connect_custom_connection() -> list[str]:
-	frappe.only_for(MANAGER_ROLES)
+	_require_manager()
 	return connection.connect_custom_connection()
 
 
 @frappe.whitelist(methods=["POST"])
 def test_connection(organisation: str) -> str:
-	frappe.only_for(MANAGER_ROLES)
+	_require_manager()
 	try:
 		name = connection.test_connection(organisation)
 	except Exception as e:
@@ -59,7 +59,7 @@ def test_connection(organisation: str) -> str:
 
 @frappe.whitelist(methods=["POST"])
 def disconnect(organisation: str) -> None:
-	frappe.only_for(MANAGER_ROLES)
+	_require_manager()
 	connection.disconnect(organisation)
 
 
@@ -140,7 +140,7 @@ def webhook(**_payload):
 @frappe.whitelist(methods=["POST"])
 def sync_now(organisation: str) -> str:
 	"""Pull what changed in Xero now (the same pull the scheduler runs), in the background."""
-	frappe.only_for(MANAGER_ROLES)
+	_require_manager()
 	from xero_integration.sync import pull
 
 	pull.enqueue_pull(organisation)
@@ -151,7 +151,7 @@ def sync_now(organisation: str) -> str:
 def import_history(organisation: str, from_date: str) -> str:
 	"""Import Xero's contacts, invoices, credit notes and payments dated from `from_date` on, in the
 	background, with progress shown by the "xero_import_progress" realtime event."""
-	frappe.only_for(MANAGER_ROLES)
+	_require_manager()
 	from xero_integration.sync import history
 
 	history.enqueue_import(organisation, from_date)

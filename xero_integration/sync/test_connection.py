@@ -13,9 +13,20 @@ from frappe.utils.password import get_decrypted_password
 from xero_integration import api
 from xero_integration.core import oauth
 from xero_integration.sync import connection
+from xero_integration.sync.log import create_log
 from xero_integration.testing import COMPANY, EmulatedXero, ensure_company
 
 REFRESH_RACE_WORKERS = 8
+
+
+def make_user(email: str, *roles: str) -> str:
+	if not frappe.db.exists("User", email):
+		frappe.get_doc(
+			{"doctype": "User", "email": email, "first_name": email.split("@")[0], "send_welcome_email": 0}
+		).insert(ignore_permissions=True)
+	user = frappe.get_doc("User", email)
+	user.add_roles(*roles)
+	return email
 
 
 class TestConnection(FrappeTestCase):
@@ -184,6 +195,34 @@ class TestConnection(FrappeTestCase):
 		self.xero.link_company(first)
 		with self.assertRaises(frappe.ValidationError):
 			self.xero.link_company(second)
+
+	def test_only_xero_managers_connect_and_only_their_company_s_logs_are_readable(self):
+		callback = self.authorize()
+		connection.complete_authorization(callback["code"], callback["state"])
+		first, second = self.xero.tenants
+		self.xero.link_company(first)
+		other_company = frappe.db.get_value("Company", {"name": ("!=", COMPANY)}, "name")
+		frappe.db.set_value("Xero Organisation", second, "company", other_company)
+		ours = create_log("Failed", operation="Test", organisation=first, message="ours").name
+		theirs = create_log("Failed", operation="Test", organisation=second, message="theirs").name
+		frappe.db.commit()
+		clerk = make_user("xero-clerk@example.com", "Accounts User")
+		plain = make_user("xero-plain@example.com")
+		frappe.get_doc(
+			{"doctype": "User Permission", "user": clerk, "allow": "Company", "for_value": COMPANY}
+		).insert(ignore_permissions=True)
+		frappe.db.commit()
+		for user in (clerk, plain):
+			frappe.set_user(user)
+			with self.assertRaises(frappe.PermissionError):
+				api.start_oauth()
+			self.assertFalse(frappe.has_permission("Xero Settings", "read"))
+		frappe.set_user(plain)
+		self.assertFalse(frappe.has_permission("Xero Sync Log", "read"))
+		frappe.set_user(clerk)
+		readable = frappe.get_list("Xero Sync Log", filters={"operation": "Test"}, pluck="name")
+		self.assertIn(ours, readable)
+		self.assertNotIn(theirs, readable)
 
 	def refresh_count(self) -> int:
 		# Only refreshes reach the token endpoint between the two counts of the race test.

@@ -3,6 +3,7 @@ are verified, stored once and processed into ERPNext documents, by the job and b
 
 import math
 import os
+import random
 import subprocess
 import sys
 import time
@@ -149,6 +150,32 @@ class TestEndpoint(WebhookTestCase):
 		self.assertEqual(
 			frappe.db.count("Xero Webhook Event", {"resource_id": ("in", ids), "status": "Processed"}), 120
 		)
+
+	def test_a_flood_with_forged_and_duplicated_deliveries_changes_each_contact_once(self):
+		contacts = self.xero_request(
+			"PUT", "Contacts", {"Contacts": [{"Name": f"Flood {n} {self.run_id}"} for n in range(60)]}
+		)["Contacts"]
+		events = self.emulator.pending_events(self.tenant)
+		rng = random.Random(17)
+		batches = [events[i : i + 3] for i in range(0, len(events), 3)]
+		forged_only, statuses = [], []
+		for batch in batches:
+			if rng.random() < 0.1:
+				# A forger's copy of these events, never delivered genuinely.
+				statuses.append(("forged", self.deliver(batch, sign_correctly=False)[0]))
+				forged_only.extend(event["resourceId"] for event in batch)
+				continue
+			statuses.append(("genuine", self.deliver(batch)[0]))
+			if rng.random() < 0.2:
+				statuses.append(("genuine", self.deliver(batch)[0]))  # Xero's at-least-once redelivery
+		self.assertTrue(forged_only, "the seed forged nothing")
+		self.assertEqual({status for kind, status in statuses if kind == "forged"}, {401})
+		self.assertEqual({status for kind, status in statuses if kind == "genuine"}, {200})
+		self.process()
+		for contact in contacts:
+			expected = 0 if contact["ContactID"] in forged_only else 1
+			self.assertEqual(len(self.linked("Contact", contact["ContactID"])), expected, contact["Name"])
+			self.assertEqual(len(self.stored(contact["ContactID"])), expected)
 
 
 class TestProcessing(WebhookTestCase):
