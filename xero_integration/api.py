@@ -156,3 +156,29 @@ def import_history(organisation: str, from_date: str) -> str:
 
 	history.enqueue_import(organisation, from_date)
 	return _("Importing from Xero in the background; progress is shown here and in the Xero Sync Log.")
+
+
+@frappe.whitelist(methods=["POST"])
+def import_xero_lists(organisation: str) -> str:
+	"""Copy Xero's accounts, tax rates, items, currencies and tracking options onto the organisation."""
+	_require_manager()
+	frappe.enqueue(
+		"xero_integration.sync.reference.import_lists",
+		queue="long",
+		organisation=organisation,
+		job_id=f"xero_integration:lists:{organisation}",
+		deduplicate=True,
+	)
+	return _("Reading Xero's lists in the background; reload the form in a moment.")
+
+
+@frappe.whitelist(methods=["POST"])
+def suggest_mappings(organisation: str) -> str:
+	"""Fill unmapped accounts, tax accounts and items from Xero's lists by code and name, for review."""
+	_require_manager()
+	from xero_integration.sync import reference
+
+	added = reference.suggest_mappings(organisation)
+	if not added:
+		return _("No new suggestions: everything that matches Xero's lists is mapped already.")
+	return _("Suggested {0} mappings; review them below: {1}").format(len(added), "; ".join(added))

@@ -26,12 +26,19 @@ doc_events = {
 }
 
 scheduler_events = {
-	# Safety net: rows whose after-commit job was lost (worker died, Redis flushed) are drained here.
 	"cron": {
+		# Safety net: rows whose after-commit job was lost (worker died, Redis flushed) are drained here.
 		"* * * * *": ["xero_integration.sync.push.drain_all"],
+		# Webhook events whose processing job was lost.
+		"*/5 * * * *": ["xero_integration.sync.webhooks.process_all"],
 		# Hourly failure digest to Xero Managers; off the hour so it does not join the hourly rush.
 		"17 * * * *": ["xero_integration.sync.digest.send_failure_digest"],
 	},
+	# Pulls from Xero: each runs only when Xero Settings' Pull Frequency says so (Off: none does).
+	"hourly": ["xero_integration.sync.pull.pull_hourly"],
+	"daily": ["xero_integration.sync.pull.pull_daily", "xero_integration.sync.reference.refresh_all"],
+	"weekly": ["xero_integration.sync.pull.pull_weekly"],
+	"monthly": ["xero_integration.sync.pull.pull_monthly"],
 }
 
 # Xero Sync Log.clear_old_logs keeps failures: only settled rows older than this are removed.
@@ -45,11 +52,3 @@ doctype_js = {
 	doctype: "public/js/xero_document.js"
 	for doctype in ("Customer", "Supplier", "Sales Invoice", "Purchase Invoice", "Payment Entry")
 }
-
-# Pulls from Xero: each entry runs only when Xero Settings' Pull Frequency says so (Off: none does).
-# Webhook events whose processing job was lost are picked up every five minutes.
-scheduler_events["hourly"] = ["xero_integration.sync.pull.pull_hourly"]
-scheduler_events["daily"] = ["xero_integration.sync.pull.pull_daily"]
-scheduler_events["weekly"] = ["xero_integration.sync.pull.pull_weekly"]
-scheduler_events["monthly"] = ["xero_integration.sync.pull.pull_monthly"]
-scheduler_events["cron"]["*/5 * * * *"] = ["xero_integration.sync.webhooks.process_all"]

@@ -37,6 +37,9 @@ def mapping_context(organisation: str, client=None) -> MappingContext:
 		account_codes=account_codes,
 		tax_types={row.erpnext_tax: row.xero_tax_type for row in org.tax_mappings},
 		item_codes={row.item: row.xero_item_code for row in org.item_mappings},
+		tracking={
+			row.cost_center: (row.tracking_category, row.tracking_option) for row in org.tracking_mappings
+		},
 		rounding_account_code=org.rounding_account_code or None,
 		no_tax_type=org.no_tax_type or "NONE",
 	)
@@ -44,7 +47,7 @@ def mapping_context(organisation: str, client=None) -> MappingContext:
 
 def xero_lists(organisation: str, client) -> dict:
 	"""Xero's tax rates and enabled currencies, from cache or two GET calls."""
-	key = f"xero_integration:lists:{organisation}"
+	key = _lists_key(organisation)
 	# expires=True: an expiring key must not be memoised (as None, before we set it) for the process.
 	cached = frappe.cache.get_value(key, expires=True)
 	if cached:
@@ -59,7 +62,16 @@ def xero_lists(organisation: str, client) -> dict:
 	return lists
 
 
+def forget_xero_lists(organisation: str) -> None:
+	"""After an import of Xero's lists, the next push reads them afresh."""
+	frappe.cache.delete_value(_lists_key(organisation))
+
+
 def tax_rates(organisation: str, client) -> dict[str, Decimal]:
 	return {
 		tax_type: Decimal(rate) for tax_type, rate in xero_lists(organisation, client)["tax_rates"].items()
 	}
+
+
+def _lists_key(organisation: str) -> str:
+	return f"xero_integration:lists:{organisation}"

@@ -46,6 +46,18 @@ frappe.ui.form.on("Xero Organisation", {
 		frm.add_custom_button(__("Test Connection"), () =>
 			call("test_connection", {}, __("Connected"))
 		);
+		frm.add_custom_button(
+			__("Import Xero Lists"),
+			() => call("import_xero_lists", {}, __("Reading Xero's lists.")),
+			__("Mappings")
+		);
+		if ((frm.doc.xero_references || []).length) {
+			frm.add_custom_button(
+				__("Suggest Mappings"),
+				() => call("suggest_mappings", {}, __("Suggestions added.")),
+				__("Mappings")
+			);
+		}
 		if (frm.doc.status === "Connected" && frm.doc.company) {
 			frm.add_custom_button(__("Sync Now"), () =>
 				call("sync_now", {}, __("Sync started: changes appear in the Xero Sync Log."))
