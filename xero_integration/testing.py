@@ -77,19 +77,22 @@ class EmulatedXero:
 
 	def create_in_xero(self, tenant_id: str, collection: str, element: dict) -> dict:
 		"""What a bookkeeper does in Xero's web app: a record the app did not write."""
+		return self.create_many(tenant_id, collection, [element])[0]
+
+	def create_many(self, tenant_id: str, collection: str, elements: list[dict]) -> list[dict]:
 		token = self.emulator.issue_tokens(CLIENT_ID, [tenant_id])["access_token"]
 		response = requests.put(
 			f"{self.emulator.base_url}/api.xro/2.0/{collection}",
-			json={collection: [element]},
+			json={collection: elements},
 			headers={
 				"Authorization": f"Bearer {token}",
 				"xero-tenant-id": tenant_id,
 				"Accept": "application/json",
 			},
-			timeout=10,
+			timeout=60,
 		)
 		response.raise_for_status()
-		return response.json()[collection][0]
+		return response.json()[collection]
 
 	def link_company(self, tenant_id: str, company: str = COMPANY, **values):
 		organisation = frappe.get_doc("Xero Organisation", tenant_id)
