@@ -4,15 +4,17 @@ Imported by tests and benchmarks inside a bench (it needs frappe); never by the 
 """
 
 import random
+from decimal import Decimal
 from urllib.parse import parse_qs, urlparse
 
 import frappe
 import requests
 from frappe.installer import update_site_config
-from frappe.utils import add_days, nowdate
+from frappe.tests.utils import FrappeTestCase
+from frappe.utils import add_days, flt, nowdate
 
-from xero_integration.emulator import Limits, XeroEmulator
-from xero_integration.sync import connection
+from xero_integration.emulator import Faults, Limits, XeroEmulator
+from xero_integration.sync import connection, outbox, push
 
 CLIENT_ID = "xero-integration-tests"
 CLIENT_SECRET = "xero-integration-tests-secret"
@@ -273,3 +275,75 @@ def make_payment(invoice, amount=None, *, submit=True):
 def read_organisation(tenant_id: str) -> None:
 	"""A background job for the token-race test: one authenticated call, as any sync job makes."""
 	connection.client_for(tenant_id).call("get_organisations")
+
+
+def tax_mappings(abbr: str = ABBR) -> list[dict]:
+	"""The test Company's sales and purchase tax accounts, mapped to the emulator's GST types."""
+	return [
+		{"erpnext_tax_type": "Account", "erpnext_tax": f"Sales Tax - {abbr}", "xero_tax_type": "OUTPUT2"},
+		{"erpnext_tax_type": "Account", "erpnext_tax": f"Input Tax - {abbr}", "xero_tax_type": "INPUT2"},
+	]
+
+
+class XeroTestCase(FrappeTestCase):
+	"""A real site connected to an emulated Xero organisation that is linked to the test Company."""
+
+	time_scale = 60.0
+	limits: Limits | None = None
+	organisations = (("Xero Test Org", CURRENCY),)
+
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		ensure_company()
+		cls.xero = EmulatedXero(time_scale=cls.time_scale, limits=cls.limits).start(cls.organisations)
+		cls.emulator = cls.xero.emulator
+		cls.tenant = cls.xero.tenants[0]
+		cls.xero.connect()
+		cls.link_organisations()
+		frappe.clear_document_cache("Xero Settings", "Xero Settings")
+
+	@classmethod
+	def link_organisations(cls):
+		cls.xero.link_company(cls.tenant, tax_mappings=tax_mappings())
+
+	@classmethod
+	def tearDownClass(cls):
+		cls.xero.stop()
+		super().tearDownClass()
+
+	def setUp(self):
+		frappe.set_user("Administrator")
+		self.emulator.faults = Faults()
+		self.emulator.outage(False)
+
+	def org(self, tenant_id: str | None = None):
+		return self.emulator.org(tenant_id or self.tenant)
+
+	def drain(self, *tenants):
+		frappe.db.commit()
+		for tenant in tenants or (self.tenant,):
+			push.drain(tenant)
+
+	def open_rows(self) -> int:
+		return frappe.db.count("Xero Outbox", {"status": ("in", (outbox.PENDING, outbox.PROCESSING))})
+
+	def drain_until_empty(self, rounds: int = 60):
+		"""What the scheduler does after failures: drain again once each retry is due."""
+		for _round in range(rounds):
+			frappe.db.sql("update `tabXero Outbox` set next_attempt_at=null where status='Pending'")
+			self.drain()
+			if not self.open_rows():
+				return
+		self.fail(f"{self.open_rows()} outbox rows still open")
+
+	def xero_invoice(self, number: str, tenant_id: str | None = None) -> dict:
+		found = [i for i in self.org(tenant_id).invoices.values() if i.get("InvoiceNumber") == number]
+		self.assertEqual(len(found), 1, f"{number} is in Xero {len(found)} times")
+		return found[0]
+
+	def assert_same_total(self, invoice, tenant_id: str | None = None) -> dict:
+		xero = self.xero_invoice(invoice.name, tenant_id)
+		expected = Decimal(str(flt(invoice.rounded_total or invoice.grand_total, 2)))
+		self.assertEqual(Decimal(str(xero["Total"])), expected, invoice.name)
+		return xero

@@ -37,7 +37,6 @@ from xero_integration.core.pull import (
 	is_last_page,
 	same_moment,
 	winner,
-	xero_datetime,
 )
 from xero_integration.sync import connection, links
 from xero_integration.sync.context import mapping_context, tax_rates

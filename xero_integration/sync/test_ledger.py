@@ -3,59 +3,35 @@
 from decimal import Decimal
 
 import frappe
-from frappe.tests.utils import FrappeTestCase
 from frappe.utils import flt
 
-from xero_integration.sync import push
 from xero_integration.testing import (
 	ABBR,
 	COMPANY,
-	EmulatedXero,
+	XeroTestCase,
 	ensure_company,
 	make_customer,
 	make_payment,
 	make_sales_invoice,
 	receivable_account,
+	tax_mappings,
 )
 
 SECOND_COMPANY, SECOND_ABBR = "Xero Second Company", "XSC"
 
 
-def tax_mapping(abbr):
-	return [{"erpnext_tax_type": "Account", "erpnext_tax": f"Sales Tax - {abbr}", "xero_tax_type": "OUTPUT2"}]
+class TestLedger(XeroTestCase):
+	organisations = (("US Org", "USD"), ("EU Org", "EUR"))
 
-
-class TestLedger(FrappeTestCase):
 	@classmethod
-	def setUpClass(cls):
-		super().setUpClass()
-		ensure_company()
+	def link_organisations(cls):
 		ensure_company(SECOND_COMPANY, SECOND_ABBR, "EUR")
-		cls.xero = EmulatedXero(time_scale=60).start(organisations=(("US Org", "USD"), ("EU Org", "EUR")))
-		cls.emulator = cls.xero.emulator
 		cls.us, cls.eu = cls.xero.tenants
-		cls.xero.connect()
-		cls.xero.link_company(cls.us, COMPANY, tax_mappings=tax_mapping(ABBR))
-		cls.xero.link_company(cls.eu, SECOND_COMPANY, tax_mappings=tax_mapping(SECOND_ABBR))
-		frappe.clear_document_cache("Xero Settings", "Xero Settings")
-
-	@classmethod
-	def tearDownClass(cls):
-		cls.xero.stop()
-		super().tearDownClass()
-
-	def setUp(self):
-		frappe.set_user("Administrator")
+		cls.xero.link_company(cls.us, COMPANY, tax_mappings=tax_mappings(ABBR))
+		cls.xero.link_company(cls.eu, SECOND_COMPANY, tax_mappings=tax_mappings(SECOND_ABBR))
 
 	def drain(self, *tenants):
-		frappe.db.commit()
-		for tenant in tenants or (self.us, self.eu):
-			push.drain(tenant)
-
-	def xero_invoice(self, tenant, number):
-		found = [i for i in self.emulator.org(tenant).invoices.values() if i.get("InvoiceNumber") == number]
-		self.assertEqual(len(found), 1, f"{number} is in {tenant} {len(found)} times")
-		return found[0]
+		super().drain(*(tenants or (self.us, self.eu)))
 
 	def test_foreign_currency_invoice_carries_xeros_rate_convention(self):
 		euro_customer = make_customer(
@@ -73,7 +49,7 @@ class TestLedger(FrappeTestCase):
 		)
 		base = make_sales_invoice(make_customer("Dollar Customer"), lines=((1, 10),))
 		self.drain(self.us)
-		xero = self.xero_invoice(self.us, invoice.name)
+		xero = self.xero_invoice(invoice.name, self.us)
 		self.assertEqual(xero["CurrencyCode"], "EUR")
 		# ERPNext: 1.1 USD per EUR. Xero: EUR per 1 USD of the organisation's base currency.
 		self.assertEqual(
@@ -137,8 +113,8 @@ class TestLedger(FrappeTestCase):
 			],
 		)
 		self.drain()
-		self.xero_invoice(self.us, ours.name)
-		self.xero_invoice(self.eu, theirs.name)
+		self.xero_invoice(ours.name, self.us)
+		self.xero_invoice(theirs.name, self.eu)
 		self.assertFalse(
 			[i for i in self.emulator.org(self.us).invoices.values() if i["InvoiceNumber"] == theirs.name]
 		)
@@ -173,13 +149,13 @@ class TestLedger(FrappeTestCase):
 		self.drain()
 		for invoice in invoices[:3]:
 			invoice.reload()
-			xero = self.xero_invoice(self.us, invoice.name)
+			xero = self.xero_invoice(invoice.name, self.us)
 			self.assertEqual(
 				Decimal(str(xero["AmountDue"])),
 				Decimal(str(flt(invoice.outstanding_amount, 2))),
 				invoice.name,
 			)
-		self.assertEqual(self.xero_invoice(self.us, invoices[3].name)["Status"], "VOIDED")
+		self.assertEqual(self.xero_invoice(invoices[3].name, self.us)["Status"], "VOIDED")
 		contact_id = frappe.db.get_value("Customer", customer, "xero_id")
 		xero_balance = sum(
 			Decimal(str(i["AmountDue"]))

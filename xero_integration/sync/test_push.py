@@ -7,16 +7,13 @@ import sys
 from decimal import Decimal
 
 import frappe
-from frappe.tests.utils import FrappeTestCase
 from frappe.utils import flt
 
 from xero_integration.emulator import Faults
-from xero_integration.sync import outbox, push
+from xero_integration.sync import outbox
 from xero_integration.testing import (
-	ABBR,
 	COMPANY,
-	EmulatedXero,
-	ensure_company,
+	XeroTestCase,
 	make_customer,
 	make_payment,
 	make_purchase_invoice,
@@ -25,74 +22,9 @@ from xero_integration.testing import (
 )
 
 
-class PushTestCase(FrappeTestCase):
-	@classmethod
-	def setUpClass(cls):
-		super().setUpClass()
-		ensure_company()
-		cls.xero = EmulatedXero(time_scale=60).start()
-		cls.emulator = cls.xero.emulator
-		cls.tenant = cls.xero.tenants[0]
-		cls.xero.connect()
-		cls.xero.link_company(
-			cls.tenant,
-			tax_mappings=[
-				{
-					"erpnext_tax_type": "Account",
-					"erpnext_tax": f"Sales Tax - {ABBR}",
-					"xero_tax_type": "OUTPUT2",
-				},
-				{
-					"erpnext_tax_type": "Account",
-					"erpnext_tax": f"Input Tax - {ABBR}",
-					"xero_tax_type": "INPUT2",
-				},
-			],
-		)
-		frappe.clear_document_cache("Xero Settings", "Xero Settings")
-
-	@classmethod
-	def tearDownClass(cls):
-		cls.xero.stop()
-		super().tearDownClass()
-
-	def setUp(self):
-		frappe.set_user("Administrator")
-		self.emulator.faults = Faults()
-
-	def org(self):
-		return self.emulator.org(self.tenant)
-
-	def drain(self):
-		frappe.db.commit()
-		push.drain(self.tenant)
-
-	def drain_until_empty(self, rounds=40):
-		"""What the scheduler does after failures: drain again once each retry is due."""
-		for _round in range(rounds):
-			frappe.db.sql(
-				"update `tabXero Outbox` set next_attempt_at=null where status='Pending' and organisation=%s",
-				self.tenant,
-			)
-			self.drain()
-			if not frappe.db.count("Xero Outbox", {"status": ("in", ("Pending", "Processing"))}):
-				return
-		self.fail("the outbox did not drain")
-
+class PushTestCase(XeroTestCase):
 	def api_calls(self, method=None) -> int:
 		return self.emulator.call_count(method, path_prefix="/api.xro/")
-
-	def xero_invoice(self, number):
-		found = [i for i in self.org().invoices.values() if i.get("InvoiceNumber") == number]
-		self.assertEqual(len(found), 1, f"{number} is in Xero {len(found)} times")
-		return found[0]
-
-	def assert_same_total(self, invoice):
-		xero = self.xero_invoice(invoice.name)
-		self.assertEqual(
-			Decimal(str(xero["Total"])), Decimal(str(flt(invoice.rounded_total or invoice.grand_total, 2)))
-		)
-		return xero
 
 
 class TestOutbox(PushTestCase):

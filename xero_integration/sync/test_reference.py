@@ -1,33 +1,17 @@
 """Tier 2: Xero's lists on the organisation, suggested mappings, and tracking / item codes on the lines."""
 
 import frappe
-from frappe.tests.utils import FrappeTestCase
 
 from xero_integration import api
-from xero_integration.sync import push, reference
-from xero_integration.testing import ABBR, EmulatedXero, ensure_company, make_customer, make_sales_invoice
+from xero_integration.sync import reference
+from xero_integration.testing import ABBR, XeroTestCase, make_customer, make_sales_invoice
 
 
-class TestReferenceData(FrappeTestCase):
+class TestReferenceData(XeroTestCase):
 	@classmethod
-	def setUpClass(cls):
-		super().setUpClass()
-		ensure_company()
-		cls.xero = EmulatedXero(time_scale=60).start()
-		cls.emulator = cls.xero.emulator
-		cls.tenant = cls.xero.tenants[0]
-		cls.xero.connect()
+	def link_organisations(cls):
 		cls.xero.link_company(cls.tenant)
 		cls.xero.create_in_xero(cls.tenant, "Items", {"Code": "Xero Test Service", "Name": "Service"})
-		frappe.clear_document_cache("Xero Settings", "Xero Settings")
-
-	@classmethod
-	def tearDownClass(cls):
-		cls.xero.stop()
-		super().tearDownClass()
-
-	def setUp(self):
-		frappe.set_user("Administrator")
 
 	def test_lists_are_imported_and_mappings_suggested_by_code_and_name(self):
 		counts = reference.import_lists(self.tenant)
@@ -51,7 +35,7 @@ class TestReferenceData(FrappeTestCase):
 		self.assertEqual(reference.suggest_mappings(self.tenant), [])
 
 	def test_cost_center_and_item_reach_xero_lines(self):
-		category = next(iter(self.emulator.org(self.tenant).tracking_categories.values()))
+		category = next(iter(self.org().tracking_categories.values()))
 		option = category["Options"][0]["Name"]
 		org = frappe.get_doc("Xero Organisation", self.tenant)
 		org.set("tracking_mappings", [])
@@ -66,12 +50,8 @@ class TestReferenceData(FrappeTestCase):
 		org.set("item_mappings", [{"item": "Xero Test Service", "xero_item_code": "Xero Test Service"}])
 		org.save()
 		invoice = make_sales_invoice(make_customer("Tracked Customer"), lines=((2, 30),))
-		frappe.db.commit()
-		push.drain(self.tenant)
-		xero = next(
-			i for i in self.emulator.org(self.tenant).invoices.values() if i["InvoiceNumber"] == invoice.name
-		)
-		line = xero["LineItems"][0]
+		self.drain()
+		line = self.xero_invoice(invoice.name)["LineItems"][0]
 		self.assertEqual(line["ItemCode"], "Xero Test Service")
 		self.assertEqual([(t["Name"], t["Option"]) for t in line["Tracking"]], [(category["Name"], option)])
 

@@ -6,19 +6,15 @@ import signal
 import subprocess
 import sys
 import time
-from decimal import Decimal
 
 import frappe
-from frappe.tests.utils import FrappeTestCase
-from frappe.utils import flt
 
 from xero_integration.emulator import Faults, Limits
 from xero_integration.sync import outbox, push
 from xero_integration.testing import (
 	ABBR,
 	COMPANY,
-	EmulatedXero,
-	ensure_company,
+	XeroTestCase,
 	make_customer,
 	make_payment,
 	make_sales_invoice,
@@ -34,66 +30,10 @@ def sites_path():
 	return os.path.abspath(os.path.join(frappe.get_app_path("frappe"), "..", "..", "..", "sites"))
 
 
-class ResilienceTestCase(FrappeTestCase):
-	time_scale = 60
-	limits = None
-
-	@classmethod
-	def setUpClass(cls):
-		super().setUpClass()
-		ensure_company()
-		cls.xero = EmulatedXero(time_scale=cls.time_scale, limits=cls.limits).start()
-		cls.emulator = cls.xero.emulator
-		cls.tenant = cls.xero.tenants[0]
-		cls.xero.connect()
-		cls.xero.link_company(
-			cls.tenant,
-			tax_mappings=[
-				{
-					"erpnext_tax_type": "Account",
-					"erpnext_tax": f"Sales Tax - {ABBR}",
-					"xero_tax_type": "OUTPUT2",
-				}
-			],
-		)
-		frappe.clear_document_cache("Xero Settings", "Xero Settings")
-
-	@classmethod
-	def tearDownClass(cls):
-		cls.xero.stop()
-		super().tearDownClass()
-
-	def setUp(self):
-		frappe.set_user("Administrator")
-		self.emulator.faults = Faults()
-		self.emulator.outage(False)
-
-	def org(self):
-		return self.emulator.org(self.tenant)
-
-	def open_rows(self) -> int:
-		return frappe.db.count("Xero Outbox", {"status": ("in", (outbox.PENDING, outbox.PROCESSING))})
-
-	def drain_until_empty(self, rounds=60):
-		for _round in range(rounds):
-			frappe.db.sql("update `tabXero Outbox` set next_attempt_at=null where status='Pending'")
-			frappe.db.commit()
-			push.drain(self.tenant)
-			if not self.open_rows():
-				return
-		self.fail(f"{self.open_rows()} outbox rows still open")
-
+class ResilienceTestCase(XeroTestCase):
 	def assert_exactly_once(self, invoices):
-		by_number = {}
-		for record in self.org().invoices.values():
-			by_number.setdefault(record.get("InvoiceNumber"), []).append(record)
 		for invoice in invoices:
-			found = by_number.get(invoice.name, [])
-			self.assertEqual(len(found), 1, f"{invoice.name} is in Xero {len(found)} times")
-			self.assertEqual(
-				Decimal(str(found[0]["Total"])),
-				Decimal(str(flt(invoice.rounded_total or invoice.grand_total, 2))),
-			)
+			self.assert_same_total(invoice)
 
 	def assert_payments_once(self, payments):
 		for payment in payments:
