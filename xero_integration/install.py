@@ -73,10 +73,15 @@ def ensure_custom_fields():
 
 def before_uninstall():
 	for doctype, fields in custom_fields().items():
+		columns = set(frappe.db.get_table_columns(doctype))
 		for field in fields:
 			name = f"{doctype}-{field['fieldname']}"
 			if frappe.db.exists("Custom Field", name):
 				frappe.delete_doc("Custom Field", name, ignore_permissions=True, force=True)
+			# Deleting a Custom Field keeps its column (and the Xero ids in it): drop that too.
+			if field["fieldname"] in columns:
+				frappe.db.sql_ddl(f"alter table `tab{doctype}` drop column `{field['fieldname']}`")
+		frappe.cache.hdel("table_columns", f"tab{doctype}")
 		frappe.clear_cache(doctype=doctype)
 	if frappe.db.exists("Role", XERO_MANAGER):
 		frappe.delete_doc("Role", XERO_MANAGER, ignore_permissions=True, force=True)

@@ -1,0 +1,38 @@
+"""Tier 2: what install adds, uninstall removes (custom fields, their columns, the role), and migrate
+puts back idempotently."""
+
+import frappe
+from frappe.tests.utils import FrappeTestCase
+
+from xero_integration import install
+
+
+def our_custom_fields() -> set[str]:
+	return set(frappe.get_all("Custom Field", filters={"fieldname": ("like", "xero%")}, pluck="name"))
+
+
+class TestInstall(FrappeTestCase):
+	def tearDown(self):
+		install.after_migrate()
+		frappe.db.commit()
+
+	def test_uninstall_removes_what_install_added_and_migrate_restores_it_once(self):
+		expected = {
+			f"{doctype}-{field['fieldname']}"
+			for doctype, fields in install.custom_fields().items()
+			for field in fields
+		}
+		self.assertEqual(our_custom_fields(), expected)
+		self.assertTrue(frappe.db.exists("Role", install.XERO_MANAGER))
+		other_fields = frappe.db.count("Custom Field") - len(expected)
+		install.before_uninstall()
+		self.assertEqual(our_custom_fields(), set())
+		self.assertEqual(frappe.db.count("Custom Field"), other_fields)
+		self.assertFalse(frappe.db.exists("Role", install.XERO_MANAGER))
+		for doctype in install.SYNCED_DOCTYPES:
+			self.assertNotIn("xero_id", frappe.db.get_table_columns(doctype))
+		install.after_migrate()
+		install.after_migrate()
+		self.assertEqual(our_custom_fields(), expected)
+		self.assertIn("xero_id", frappe.db.get_table_columns("Sales Invoice"))
+		self.assertEqual(frappe.db.count("Role", {"name": install.XERO_MANAGER}), 1)
