@@ -105,7 +105,9 @@ def complete_authorization(code: str | None, state: str | None) -> list[str]:
 
 def connect_custom_connection() -> list[str]:
 	"""Custom Connections (client_credentials): one organisation, no consent screen, no refresh token."""
-	_refresh_locked(rejected_token="")
+	# Tokens of an earlier consent belong to another grant (and maybe another app): start afresh.
+	forget_tokens()
+	_refresh_locked(rejected_token=None)
 	frappe.db.set_single_value(SETTINGS, "connection_status", "Connected")
 	names = record_organisations()
 	frappe.db.commit()
@@ -210,6 +212,12 @@ def _store_tokens(tokens: oauth.TokenSet) -> None:
 	frappe.db.set_single_value(SETTINGS, "token_expires_at", expires_at)
 
 
+def forget_tokens() -> None:
+	for fieldname in ("access_token", "refresh_token"):
+		frappe.db.delete("__Auth", {"doctype": SETTINGS, "name": SETTINGS, "fieldname": fieldname})
+	frappe.db.set_single_value(SETTINGS, "token_expires_at", 0)
+
+
 def refresh_margin() -> float:
 	return oauth.REFRESH_MARGIN_SECONDS / rate_limits().time_scale
 
@@ -265,7 +273,6 @@ def disconnect(organisation: str) -> None:
 		if refresh_token:
 			client_id, secret = _credentials()
 			oauth.revoke(identity_url(), client_id, secret, refresh_token)
-		for fieldname in ("access_token", "refresh_token"):
-			frappe.db.delete("__Auth", {"doctype": SETTINGS, "name": SETTINGS, "fieldname": fieldname})
-		frappe.db.set_single_value(SETTINGS, {"token_expires_at": 0, "connection_status": "Not Connected"})
+		forget_tokens()
+		frappe.db.set_single_value(SETTINGS, "connection_status", "Not Connected")
 	frappe.db.commit()

@@ -93,8 +93,12 @@ def drain(organisation: str, max_batches: int | None = None) -> int:
 			lock.renew()
 			if stop:
 				break
+	except Exception:
+		# An unexpected error must not commit a half-settled batch; its rows stay Processing and the
+		# next drain looks them up in Xero before sending again.
+		frappe.db.rollback()
+		raise
 	finally:
-		frappe.db.commit()
 		lock.release()
 	return batches
 

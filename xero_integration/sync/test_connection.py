@@ -3,18 +3,18 @@
 import json
 import threading
 import time
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, unquote_plus, urlparse
 
 import frappe
 import requests
 from frappe.tests.utils import FrappeTestCase
-from frappe.utils.password import get_decrypted_password
+from frappe.utils.password import get_decrypted_password, set_encrypted_password
 
 from xero_integration import api
 from xero_integration.core import oauth
 from xero_integration.sync import connection
 from xero_integration.sync.log import create_log
-from xero_integration.testing import COMPANY, EmulatedXero, ensure_company
+from xero_integration.testing import CLIENT_ID, CLIENT_SECRET, COMPANY, EmulatedXero, ensure_company
 
 REFRESH_RACE_WORKERS = 8
 
@@ -121,6 +121,53 @@ class TestConnection(FrappeTestCase):
 		self.assertEqual(frappe.local.response["type"], "redirect")
 		self.assertIn("xero_message=", frappe.local.response["location"])
 		self.assertEqual(frappe.db.get_single_value("Xero Settings", "connection_status"), "Not Connected")
+
+	def test_wrong_client_secret_is_a_plain_message_and_saves_nothing(self):
+		callback = self.authorize()
+		frappe.db.set_single_value("Xero Settings", "connection_status", "Not Connected")
+		set_encrypted_password("Xero Settings", "Xero Settings", "not-the-secret", "client_secret")
+		frappe.db.commit()
+		try:
+			api.oauth_callback(code=callback["code"], state=callback["state"])
+			self.assertIn("Client ID or Client Secret", unquote_plus(frappe.local.response["location"]))
+			self.assertEqual(
+				frappe.db.get_single_value("Xero Settings", "connection_status"), "Not Connected"
+			)
+		finally:
+			set_encrypted_password("Xero Settings", "Xero Settings", CLIENT_SECRET, "client_secret")
+			frappe.db.commit()
+
+	def test_custom_connection_gets_tokens_without_consent(self):
+		self.emulator.register_client(
+			"custom-app", "custom-secret", custom_connection_tenant=self.xero.tenants[0]
+		)
+		settings = frappe.get_doc("Xero Settings")
+		settings.update(
+			{
+				"connection_type": "Custom Connection",
+				"client_id": "custom-app",
+				"client_secret": "custom-secret",
+			}
+		)
+		settings.save()
+		try:
+			self.assertEqual(api.connect_custom_connection(), ["Xero Test Org"])
+			self.assertEqual(connection.test_connection(self.xero.tenants[0]), "Xero Test Org")
+			self.assertFalse(
+				get_decrypted_password(
+					"Xero Settings", "Xero Settings", "refresh_token", raise_exception=False
+				)
+			)
+			# No refresh token: an expired access token is simply asked for again.
+			frappe.db.set_single_value("Xero Settings", "token_expires_at", 0)
+			self.assertEqual(connection.test_connection(self.xero.tenants[0]), "Xero Test Org")
+		finally:
+			settings.reload()
+			settings.update(
+				{"connection_type": "OAuth 2.0", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+			)
+			settings.save()
+			frappe.db.commit()
 
 	def test_eight_workers_with_an_expired_token_refresh_once(self):
 		callback = self.authorize()

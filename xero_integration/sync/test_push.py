@@ -97,6 +97,50 @@ class TestSalesFlow(PushTestCase):
 		names = [c["Name"] for c in self.org().contacts.values() if c.get("ContactNumber") == customer]
 		self.assertEqual(names, ["Unchanged Customer Renamed"])
 
+	def test_existing_xero_contact_is_linked_and_a_taken_name_is_disambiguated_visibly(self):
+		# A bookkeeper already keeps this customer in Xero, without our number.
+		existing = self.xero.create_in_xero(self.tenant, "Contacts", {"Name": "Matched Customer Ltd."})
+		# Another ERPNext customer already owns the name "Twin Name" in Xero.
+		make_sales_invoice(make_customer("Twin Name"))
+		self.drain()
+		matched = make_sales_invoice(make_customer("Matched Customer Ltd"))
+		twin = frappe.get_doc(
+			{
+				"doctype": "Customer",
+				"customer_name": "Twin Name",
+				"customer_group": "All Customer Groups",
+				"territory": "All Territories",
+			}
+		).insert()
+		clash = make_sales_invoice(twin.name)
+		self.drain_until_empty()
+		self.assertEqual(self.xero_invoice(matched.name)["Contact"]["ContactID"], existing["ContactID"])
+		self.assertEqual(self.org().contacts[existing["ContactID"]]["ContactNumber"], "Matched Customer Ltd")
+		names = sorted(c["Name"] for c in self.org().contacts.values() if c["Name"].startswith("Twin Name"))
+		self.assertEqual(names, ["Twin Name", f"Twin Name ({twin.name})"])
+		self.assertTrue(
+			frappe.db.exists(
+				"Xero Sync Log",
+				{"reference_name": twin.name, "message": ("like", "%already has another contact%")},
+			)
+		)
+		self.assert_same_total(clash)
+
+	def test_contacts_reach_every_organisation_when_settings_say_so(self):
+		frappe.db.set_single_value("Xero Settings", "push_contacts_to_all", 1)
+		frappe.clear_document_cache("Xero Settings", "Xero Settings")
+		try:
+			customer = make_customer("Everywhere Customer")
+			self.drain()
+			self.assertEqual(
+				[c["ContactNumber"] for c in self.org().contacts.values() if c["Name"] == customer],
+				[customer],
+			)
+		finally:
+			frappe.db.set_single_value("Xero Settings", "push_contacts_to_all", 0)
+			frappe.clear_document_cache("Xero Settings", "Xero Settings")
+			frappe.db.commit()
+
 	def test_contact_archived_in_xero_is_restored_before_its_next_invoice(self):
 		customer = make_customer("Archived Customer")
 		make_sales_invoice(customer)

@@ -151,6 +151,8 @@ def contact_match(party_name, contact_number, email, xero_contacts: Iterable[Map
 	"""
 	contacts = [c for c in xero_contacts if c.get("ContactStatus") != "GDPRREQUEST"]
 	number = _contact_number(str(contact_number)) if contact_number else None
+	# A contact numbered for another ERPNext party is that party, however alike the name or email.
+	unclaimed = [c for c in contacts if not c.get("ContactNumber") or c.get("ContactNumber") == number]
 	wanted_email = _clean(email).casefold()
 	wanted_name = normalise_name(party_name)
 	rules = (
@@ -162,7 +164,8 @@ def contact_match(party_name, contact_number, email, xero_contacts: Iterable[Map
 		("Name", lambda c: bool(wanted_name) and normalise_name(c.get("Name")) == wanted_name),
 	)
 	for rule, matches in rules:
-		found = sorted((c for c in contacts if matches(c)), key=lambda c: not _is_active(c))
+		candidates = contacts if rule == "ContactNumber" else unclaimed
+		found = sorted((c for c in candidates if matches(c)), key=lambda c: not _is_active(c))
 		if found:
 			return {"contact": found[0], "matched_by": rule}
 	return None

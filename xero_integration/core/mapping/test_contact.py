@@ -128,6 +128,19 @@ def test_contact_match_rules_in_order(name, number, email, expected_id, rule):
 	assert (match["contact"]["ContactID"], match["matched_by"]) == (expected_id, rule)
 
 
+def test_a_contact_numbered_for_another_party_is_not_matched_by_name_or_email():
+	other_party = [
+		{
+			"ContactID": "theirs",
+			"Name": "Acme Ltd",
+			"ContactNumber": "CUST-0009",
+			"EmailAddress": "ap@acme.example",
+		}
+	]
+	assert contact_match("Acme Ltd", "CUST-0002", "ap@acme.example", other_party) is None
+	assert contact_match("Acme Ltd", "CUST-0009", None, other_party)["matched_by"] == "ContactNumber"
+
+
 def test_contact_match_never_returns_erased_contacts_or_guesses():
 	assert contact_match("Gone", None, "gone@example.com", XERO_CONTACTS) is None
 	assert contact_match("Unknown", "CUST-0404", None, XERO_CONTACTS) is None

@@ -29,7 +29,7 @@ class XeroSettings(Document):
 	def validate(self):
 		self.client_id = (self.client_id or "").strip()
 		self.scopes = " ".join((self.scopes or DEFAULT_SCOPES).split())
-		missing = REQUIRED_SCOPES - set(self.scopes.split())
+		missing = set(REQUIRED_SCOPES) - set(self.scopes.split())
 		if self.connection_type == "Custom Connection":
 			missing.discard("offline_access")
 		if missing:
