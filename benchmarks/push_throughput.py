@@ -87,6 +87,10 @@ def ensure_documents(frappe, args) -> dict[str, list[str]]:
 			frappe.db.commit()
 	frappe.db.commit()
 	print(f"Documents ready in {now() - started:.0f} s")
+	# The customers the pushed invoices name (reused invoices may name customers of an earlier run).
+	customers = sorted(
+		set(frappe.get_all("Sales Invoice", filters={"name": ("in", invoices)}, pluck="customer"))
+	)
 	return {"Customer": customers, "Sales Invoice": invoices, "Payment Entry": payments[: args.payments]}
 
 

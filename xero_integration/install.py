@@ -4,6 +4,8 @@ import frappe
 from frappe.custom.doctype.custom_field.custom_field import create_custom_fields
 
 XERO_MANAGER = "Xero Manager"
+# Lines pulled from Xero may carry fractional quantities (hours, kilos); ERPNext's "Nos" refuses them.
+FRACTIONAL_UOM = "Xero Unit"
 SYNCED_DOCTYPES = ("Customer", "Supplier", "Sales Invoice", "Purchase Invoice", "Payment Entry")
 
 
@@ -53,11 +55,20 @@ def before_install():
 
 def after_install():
 	ensure_custom_fields()
+	ensure_fractional_uom()
 
 
 def after_migrate():
 	ensure_role()
 	ensure_custom_fields()
+	ensure_fractional_uom()
+
+
+def ensure_fractional_uom():
+	if not frappe.db.exists("UOM", FRACTIONAL_UOM):
+		frappe.get_doc({"doctype": "UOM", "uom_name": FRACTIONAL_UOM, "must_be_whole_number": 0}).insert(
+			ignore_permissions=True
+		)
 
 
 def ensure_role():
@@ -83,5 +94,10 @@ def before_uninstall():
 				frappe.db.sql_ddl(f"alter table `tab{doctype}` drop column `{field['fieldname']}`")
 		frappe.cache.hdel("table_columns", f"tab{doctype}")
 		frappe.clear_cache(doctype=doctype)
+	if frappe.db.exists("UOM", FRACTIONAL_UOM):
+		try:
+			frappe.delete_doc("UOM", FRACTIONAL_UOM, ignore_permissions=True)
+		except frappe.LinkExistsError:
+			pass  # documents pulled from Xero use it; removing it would break them
 	if frappe.db.exists("Role", XERO_MANAGER):
 		frappe.delete_doc("Role", XERO_MANAGER, ignore_permissions=True, force=True)

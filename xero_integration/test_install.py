@@ -29,6 +29,8 @@ class TestInstall(FrappeTestCase):
 		self.assertEqual(our_custom_fields(), set())
 		self.assertEqual(frappe.db.count("Custom Field"), other_fields)
 		self.assertFalse(frappe.db.exists("Role", install.XERO_MANAGER))
+		if not frappe.db.exists("Sales Invoice Item", {"uom": install.FRACTIONAL_UOM}):
+			self.assertFalse(frappe.db.exists("UOM", install.FRACTIONAL_UOM))
 		for doctype in install.SYNCED_DOCTYPES:
 			self.assertNotIn("xero_id", frappe.db.get_table_columns(doctype))
 		install.after_migrate()
@@ -36,3 +38,4 @@ class TestInstall(FrappeTestCase):
 		self.assertEqual(our_custom_fields(), expected)
 		self.assertIn("xero_id", frappe.db.get_table_columns("Sales Invoice"))
 		self.assertEqual(frappe.db.count("Role", {"name": install.XERO_MANAGER}), 1)
+		self.assertEqual(frappe.db.get_value("UOM", install.FRACTIONAL_UOM, "must_be_whole_number"), 0)

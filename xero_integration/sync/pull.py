@@ -25,7 +25,7 @@ from xero_integration.core.errors import XeroError, XeroNotFound
 from xero_integration.core.mapping.contact import contact_to_erpnext, normalise_name
 from xero_integration.core.mapping.context import MappingError
 from xero_integration.core.mapping.credit_note import credit_note_to_erpnext
-from xero_integration.core.mapping.invoice import invoice_to_erpnext
+from xero_integration.core.mapping.invoice import ROUNDING_DESCRIPTION, invoice_to_erpnext
 from xero_integration.core.mapping.payment import payment_to_erpnext
 from xero_integration.core.money import money
 from xero_integration.core.pull import (
@@ -37,7 +37,9 @@ from xero_integration.core.pull import (
 	is_last_page,
 	same_moment,
 	winner,
+	xero_datetime,
 )
+from xero_integration.install import FRACTIONAL_UOM
 from xero_integration.sync import connection, links
 from xero_integration.sync.context import mapping_context, tax_rates
 from xero_integration.sync.log import create_log
@@ -72,6 +74,8 @@ PULL_DIRECTIONS = ("Both", "Xero to ERPNext")
 DIRECTION = "Xero to ERPNext"
 LOCK_SECONDS = 900
 DEFAULT_UOM = "Nos"
+# Per-line rounding can leave a cent a line between Xero's total and ERPNext's recomputation.
+ROUNDING_CENTS_PER_LINE = Decimal("0.01")
 
 CREATED, UPDATED, LINKED, UNCHANGED, ECHO, SKIPPED, FAILED, MISSING = (
 	"created",
@@ -753,7 +757,9 @@ class Applier:
 			item_code = self.reverse_items.get(item.pop("xero_item_code", None))
 			if item_code:
 				item["item_code"] = item_code
-			item.setdefault("uom", DEFAULT_UOM)
+			whole = float(item.get("qty") or 0).is_integer()
+			item.setdefault("uom", DEFAULT_UOM if whole else FRACTIONAL_UOM)
+			item.setdefault("stock_uom", item["uom"])
 			item.setdefault("conversion_factor", 1)
 			item.setdefault("cost_center", self.cost_center)
 		for tax in values["taxes"]:
@@ -816,6 +822,7 @@ class Applier:
 			doc.insert(ignore_permissions=True, set_name=name)
 		else:
 			doc.insert(ignore_permissions=True)
+		book_rounding_difference(doc, record)
 		check_total(doc, record)
 		if target == 1:
 			doc.submit()
@@ -870,6 +877,7 @@ class Applier:
 			doc.update({k: v for k, v in values.items() if k != "doctype"})
 			doc.flags.from_xero = True
 			doc.save(ignore_permissions=True)
+			book_rounding_difference(doc, record)
 			check_total(doc, record)
 			if target == 1:
 				doc.submit()
@@ -879,6 +887,7 @@ class Applier:
 		amended = frappe.get_doc({**values, "amended_from": doc.name})
 		amended.flags.from_xero = True
 		amended.insert(ignore_permissions=True)
+		book_rounding_difference(amended, record)
 		check_total(amended, record)
 		if target == 1:
 			amended.submit()
@@ -995,6 +1004,36 @@ def as_floats(value):
 def xero_total(record: dict) -> Decimal:
 	sign = -1 if record.get("Type", "").endswith("CREDIT") else 1
 	return sign * money(record.get("Total"))
+
+
+def book_rounding_difference(doc, record: dict) -> None:
+	"""Xero rounds every line; ERPNext rounds rates and then tax rows. When the document ERPNext built
+	is a few cents from Xero's total, book the difference on the Company's round-off account as its own
+	tax row, and say so on the document: never absorb it silently, never let a real difference through
+	(anything larger is left for check_total to refuse)."""
+	if record.get("Total") is None:
+		return
+	difference = xero_total(record) - money(flt(doc.grand_total, 2))
+	if not difference or abs(difference) > ROUNDING_CENTS_PER_LINE * max(len(doc.items), 1):
+		return
+	row = {
+		"charge_type": "Actual",
+		"account_head": frappe.get_cached_value("Company", doc.company, "round_off_account"),
+		"description": ROUNDING_DESCRIPTION,
+		"tax_amount": float(difference),
+		"cost_center": frappe.get_cached_value("Company", doc.company, "round_off_cost_center"),
+	}
+	if doc.doctype == "Purchase Invoice":
+		row.update({"category": "Total", "add_deduct_tax": "Add"})
+	doc.append("taxes", row)
+	doc.flags.from_xero = True
+	doc.save(ignore_permissions=True)
+	doc.add_comment(
+		"Comment",
+		_("Rounding adjustment of {0} booked so that the total equals Xero's {1}.").format(
+			difference, xero_total(record)
+		),
+	)
 
 
 def check_total(doc, record: dict) -> None:
