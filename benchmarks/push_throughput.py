@@ -66,8 +66,16 @@ def ensure_documents(frappe, args) -> dict[str, list[str]]:
 			frappe.db.commit()
 	frappe.db.commit()
 	invoices = invoices[: args.invoices]
-	payments = frappe.get_all(
-		"Payment Entry", filters={"remarks": BENCH_TAG, "docstatus": 1}, pluck="name", order_by="creation"
+	# Payments already made against these invoices (ERPNext rewrites a Payment Entry's remarks, so they
+	# are found through their references).
+	payments = sorted(
+		set(
+			frappe.get_all(
+				"Payment Entry Reference",
+				filters={"reference_name": ("in", invoices), "docstatus": 1},
+				pluck="parent",
+			)
+		)
 	)
 	paid = set(
 		frappe.get_all(
@@ -79,9 +87,7 @@ def ensure_documents(frappe, args) -> dict[str, list[str]]:
 			break
 		if name in paid:
 			continue
-		payment = make_payment(frappe.get_doc("Sales Invoice", name), 5, submit=False)
-		payment.remarks = BENCH_TAG
-		payment.submit()
+		payment = make_payment(frappe.get_doc("Sales Invoice", name), 5)
 		payments.append(payment.name)
 		if len(payments) % 100 == 0:
 			frappe.db.commit()
