@@ -22,7 +22,7 @@ def create_log(
 	traceback: str | None = None,
 ):
 	"""Write one row per sync outcome. Bodies are redacted; `message` is for a bookkeeper, not a developer."""
-	company = frappe.db.get_value("Xero Organisation", organisation, "company") if organisation else None
+	company = frappe.get_cached_value("Xero Organisation", organisation, "company") if organisation else None
 	log = frappe.get_doc(
 		{
 			"doctype": "Xero Sync Log",

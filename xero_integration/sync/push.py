@@ -114,6 +114,7 @@ class Pusher:
 		self._ctx = None
 		self._tax_rates = None
 		self._contacts = None
+		self._contact_ids: dict[tuple[str, str], str | None] = {}
 
 	@property
 	def ctx(self):
@@ -434,9 +435,12 @@ class Pusher:
 	def contact_id(self, work: Work) -> str | None:
 		party_doctype, party_field = PARTY_OF[work.doc.doctype]
 		party = work.doc.get(party_field)
-		link = links.get_link(self.organisation, party_doctype, party, "Contact")
-		if link:
-			return link["xero_id"]
+		# A batch of 50 invoices often names the same few parties: one look-up each per drain.
+		if (party_doctype, party) not in self._contact_ids:
+			link = links.get_link(self.organisation, party_doctype, party, "Contact")
+			self._contact_ids[(party_doctype, party)] = link and link["xero_id"]
+		if self._contact_ids[(party_doctype, party)]:
+			return self._contact_ids[(party_doctype, party)]
 		if frappe.db.exists(
 			"Xero Outbox",
 			{
