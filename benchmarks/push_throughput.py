@@ -216,10 +216,10 @@ def report(title: str, time_scale: float, result: dict) -> None:
 		],
 		rows,
 	)
+	ratio = f"ratio {result['elapsed'] / total_floor:.2f}" if total_floor else "no wait needed"
 	print(
 		f"all objects: {total_calls} calls ({result['other_calls']} lookups), {result['elapsed']:.1f} s "
-		f"against a rate-limit floor of {total_floor:.1f} s "
-		f"(ratio {result['elapsed'] / max(total_floor, 1e-9):.2f}), {result['throttled']} 429s, "
+		f"against a rate-limit floor of {total_floor:.1f} s ({ratio}), {result['throttled']} 429s, "
 		f"{result['attention']} rows needing attention, peak worker memory {result['peak_mib']:.0f} MiB"
 	)
 
