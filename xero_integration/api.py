@@ -162,13 +162,9 @@ def import_history(organisation: str, from_date: str) -> str:
 def import_xero_lists(organisation: str) -> str:
 	"""Copy Xero's accounts, tax rates, items, currencies and tracking options onto the organisation."""
 	_require_manager()
-	frappe.enqueue(
-		"xero_integration.sync.reference.import_lists",
-		queue="long",
-		organisation=organisation,
-		job_id=f"xero_integration:lists:{organisation}",
-		deduplicate=True,
-	)
+	from xero_integration.sync import reference
+
+	reference.enqueue_import(organisation)
 	return _("Reading Xero's lists in the background; reload the form in a moment.")
 
 

@@ -47,10 +47,15 @@ def queue_party(doc, method=None):
 		outbox.enqueue(organisation, "Contact", "upsert", doc.doctype, doc.name)
 
 
-def queue_document(doc, method=None):
+def organisation_to_push(doc) -> str | None:
+	"""Where this document's change goes, or None: from Xero itself, sync off, or no connected org."""
 	if came_from_xero(doc) or not pushes(doc.doctype):
-		return
-	organisation = organisation_for(doc.company)
+		return None
+	return organisation_for(doc.company)
+
+
+def queue_document(doc, method=None):
+	organisation = organisation_to_push(doc)
 	if not organisation:
 		return
 	if doc.doctype == "Payment Entry":
@@ -65,9 +70,7 @@ def queue_document(doc, method=None):
 
 
 def queue_cancellation(doc, method=None):
-	if came_from_xero(doc) or not pushes(doc.doctype):
-		return
-	organisation = organisation_for(doc.company)
+	organisation = organisation_to_push(doc)
 	if not organisation:
 		return
 	if doc.doctype == "Payment Entry":

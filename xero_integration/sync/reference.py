@@ -14,13 +14,17 @@ from xero_integration.sync.log import create_log
 def refresh_all() -> None:
 	"""Daily: every connected organisation's lists, in the background."""
 	for organisation in frappe.get_all("Xero Organisation", filters={"status": "Connected"}, pluck="name"):
-		frappe.enqueue(
-			"xero_integration.sync.reference.import_lists",
-			queue="long",
-			organisation=organisation,
-			job_id=f"xero_integration:lists:{organisation}",
-			deduplicate=True,
-		)
+		enqueue_import(organisation)
+
+
+def enqueue_import(organisation: str) -> None:
+	frappe.enqueue(
+		"xero_integration.sync.reference.import_lists",
+		queue="long",
+		organisation=organisation,
+		job_id=f"xero_integration:lists:{organisation}",
+		deduplicate=True,
+	)
 
 
 def import_lists(organisation: str) -> dict[str, int]:
