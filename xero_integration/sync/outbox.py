@@ -241,4 +241,9 @@ def _holder_is_dead(holder: str) -> bool:
 		return True
 	except (PermissionError, ValueError):
 		return False
-	return False
+	# A killed worker whose parent died too may linger as a zombie where nothing reaps it.
+	try:
+		with open(f"/proc/{int(pid)}/stat") as stat:
+			return stat.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+	except OSError:
+		return False

@@ -130,7 +130,7 @@ class TestSalesFlow(PushTestCase):
 		frappe.db.set_single_value("Xero Settings", "push_contacts_to_all", 1)
 		frappe.clear_document_cache("Xero Settings", "Xero Settings")
 		try:
-			customer = make_customer("Everywhere Customer")
+			customer = make_customer(f"Everywhere Customer {frappe.generate_hash(length=6)}")
 			self.drain()
 			self.assertEqual(
 				[c["ContactNumber"] for c in self.org().contacts.values() if c["Name"] == customer],
