@@ -47,20 +47,6 @@ def map_credit_note(
 	return map_transaction(doc, ctx, header=header, sign=-1, tax_rates=tax_rates)
 
 
-def credit_note_payload(
-	doc: Mapping,
-	ctx: MappingContext,
-	*,
-	contact_id: str,
-	tax_rates: Mapping[str, Decimal],
-	credit_note_id: str | None = None,
-	status: str = "AUTHORISED",
-) -> dict:
-	return map_credit_note(
-		doc, ctx, contact_id=contact_id, tax_rates=tax_rates, credit_note_id=credit_note_id, status=status
-	).payload
-
-
 def allocation_payload(amount, invoice_id: str, date) -> dict:
 	"""Body for PUT /CreditNotes/{id}/Allocations: apply `amount` of the credit to one invoice.
 

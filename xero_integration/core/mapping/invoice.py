@@ -356,20 +356,6 @@ def map_invoice(
 	return map_transaction(doc, ctx, header=header, sign=1, tax_rates=tax_rates)
 
 
-def invoice_payload(
-	doc: Mapping,
-	ctx: MappingContext,
-	*,
-	contact_id: str,
-	tax_rates: Mapping[str, Decimal],
-	invoice_id: str | None = None,
-	status: str = "AUTHORISED",
-) -> dict:
-	return map_invoice(
-		doc, ctx, contact_id=contact_id, tax_rates=tax_rates, invoice_id=invoice_id, status=status
-	).payload
-
-
 # Xero -> ERPNext
 
 

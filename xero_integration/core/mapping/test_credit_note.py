@@ -5,7 +5,6 @@ import pytest
 from xero_integration.core.mapping.context import MappingError
 from xero_integration.core.mapping.credit_note import (
 	allocation_payload,
-	credit_note_payload,
 	credit_note_to_erpnext,
 	map_credit_note,
 )
@@ -53,9 +52,9 @@ def test_purchase_return_is_an_accpaycredit():
 	bill = sales_invoice([(D(2), D(10), D(0))], "GST 15") | {"doctype": "Purchase Invoice", "name": "PINV-1"}
 	for item in bill["items"]:
 		item["expense_account"] = "Cost - TC"
-	payload = credit_note_payload(
+	payload = map_credit_note(
 		as_return(bill), CTX, contact_id="c", tax_rates=TAX_RATES, credit_note_id="cn-1"
-	)
+	).payload
 	assert (payload["Type"], payload["CreditNoteID"]) == ("ACCPAYCREDIT", "cn-1")
 	assert xero_totals(payload["LineItems"], payload["LineAmountTypes"], TAX_RATES).total == D("23.00")
 

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xero_integration.core.mapping.context import MappingContext, MappingError
-from xero_integration.core.mapping.invoice import invoice_payload, invoice_to_erpnext, map_invoice
+from xero_integration.core.mapping.invoice import invoice_to_erpnext, map_invoice
 from xero_integration.core.money import CENT, ZERO, erpnext_rounded_total, line_amount, line_tax, xero_totals
 
 D = Decimal
@@ -139,7 +139,7 @@ def target(doc):
 
 def test_invoice_payload_maps_header_lines_and_tracking():
 	doc = sales_invoice([(D(3), D("10.33"), D(0)), (D(1), D(20), D(0))], "GST 15", po_no="PO-7")
-	payload = invoice_payload(doc, CTX, contact_id="contact-1", tax_rates=TAX_RATES)
+	payload = map_invoice(doc, CTX, contact_id="contact-1", tax_rates=TAX_RATES).payload
 	assert {k: v for k, v in payload.items() if k != "LineItems"} == {
 		"Type": "ACCREC",
 		"Contact": {"ContactID": "contact-1"},
@@ -202,11 +202,11 @@ def test_missing_rounding_account_is_an_error():
 
 def test_foreign_currency_sends_xeros_rate_and_base_currency_sends_none():
 	doc = sales_invoice([(D(1), D(100), D(0))], "GST 15", currency="USD", conversion_rate=1.6)
-	assert invoice_payload(doc, CTX, contact_id="c", tax_rates=TAX_RATES)["CurrencyRate"] == D("0.625000")
+	assert map_invoice(doc, CTX, contact_id="c", tax_rates=TAX_RATES).payload["CurrencyRate"] == D("0.625000")
 	base = sales_invoice([(D(1), D(100), D(0))], "GST 15")
-	assert "CurrencyRate" not in invoice_payload(base, CTX, contact_id="c", tax_rates=TAX_RATES)
+	assert "CurrencyRate" not in map_invoice(base, CTX, contact_id="c", tax_rates=TAX_RATES).payload
 	with pytest.raises(MappingError, match="exchange rate 1"):
-		invoice_payload(base | {"currency": "USD"}, CTX, contact_id="c", tax_rates=TAX_RATES)
+		map_invoice(base | {"currency": "USD"}, CTX, contact_id="c", tax_rates=TAX_RATES).payload
 
 
 def test_missing_mappings_are_reported_together_by_name():
@@ -245,7 +245,7 @@ def test_actual_charges_become_their_own_lines_and_no_taxes_means_notax():
 		}
 	]
 	doc["grand_total"] = 112.5
-	payload = invoice_payload(doc, CTX, contact_id="c", tax_rates=TAX_RATES)
+	payload = map_invoice(doc, CTX, contact_id="c", tax_rates=TAX_RATES).payload
 	assert payload["LineAmountTypes"] == "NoTax"
 	assert payload["LineItems"][1] == {
 		"Description": "Freight",
@@ -264,7 +264,7 @@ def test_purchase_invoice_is_a_bill_numbered_by_supplier_invoice():
 	}
 	for item in doc["items"]:
 		item["expense_account"] = "Cost - TC"
-	payload = invoice_payload(doc, CTX, contact_id="c", tax_rates=TAX_RATES)
+	payload = map_invoice(doc, CTX, contact_id="c", tax_rates=TAX_RATES).payload
 	assert (payload["Type"], payload["InvoiceNumber"], payload["Reference"]) == ("ACCPAY", "S-99", "PINV-1")
 	assert payload["LineItems"][0]["AccountCode"] == "310"
 
