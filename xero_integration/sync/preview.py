@@ -95,16 +95,7 @@ def transaction_preview(pusher: push.Pusher, doc) -> dict:
 
 
 def payment_previews(pusher: push.Pusher, doc) -> list[dict]:
-	targets = {}
-	for ref in doc.references:
-		kind = (
-			"CreditNote"
-			if frappe.db.get_value(ref.reference_doctype, ref.reference_name, "is_return")
-			else "Invoice"
-		)
-		target = links.get_link(pusher.organisation, ref.reference_doctype, ref.reference_name, kind)
-		if target:
-			targets[(ref.reference_doctype, ref.reference_name)] = target["xero_id"]
+	targets = pusher.payment_targets(doc)
 	pe = doc.as_dict()
 	try:
 		payloads = payment_payloads(pe, pusher.ctx, xero_ids=targets)

@@ -569,16 +569,7 @@ class Pusher:
 		for row in rows:
 			work = self.load(row)
 			pe = work.doc.as_dict()
-			targets = {}
-			for ref in work.doc.references:
-				kind = (
-					"CreditNote"
-					if frappe.db.get_value(ref.reference_doctype, ref.reference_name, "is_return")
-					else "Invoice"
-				)
-				link = links.get_link(self.organisation, ref.reference_doctype, ref.reference_name, kind)
-				if link:
-					targets[(ref.reference_doctype, ref.reference_name)] = link["xero_id"]
+			targets = self.payment_targets(work.doc)
 			if row["uncertain"]:
 				self.adopt_sent_payments(work.doc, targets)
 			already = {
@@ -638,6 +629,17 @@ class Pusher:
 			else:
 				links.show_on_document("Payment Entry", work.doc.name, None, "AUTHORISED")
 				self.done(work, "Payment", None, "AUTHORISED")
+
+	def payment_targets(self, doc) -> dict[tuple[str, str], str]:
+		"""(doctype, name) -> Xero InvoiceID/CreditNoteID of each reference already in Xero."""
+		targets = {}
+		for ref in doc.references:
+			is_return = frappe.db.get_value(ref.reference_doctype, ref.reference_name, "is_return")
+			kind = "CreditNote" if is_return else "Invoice"
+			link = links.get_link(self.organisation, ref.reference_doctype, ref.reference_name, kind)
+			if link:
+				targets[(ref.reference_doctype, ref.reference_name)] = link["xero_id"]
+		return targets
 
 	def adopt_sent_payments(self, doc, targets: dict) -> None:
 		"""After an unanswered send: link the payments Xero kept (same invoice, amount and reference)."""
