@@ -4,6 +4,7 @@ and from Xero's own lists (tax rates, currencies), which are cached for an hour.
 from decimal import Decimal
 
 import frappe
+from frappe.utils import cint
 
 from xero_integration.core.mapping.context import MappingContext
 
@@ -42,6 +43,7 @@ def mapping_context(organisation: str, client=None) -> MappingContext:
 		},
 		rounding_account_code=org.rounding_account_code or None,
 		no_tax_type=org.no_tax_type or "NONE",
+		rate_precision=cint(frappe.new_doc("Sales Invoice Item").precision("rate")),
 	)
 
 

@@ -18,6 +18,8 @@ class MappingContext:
 	rounding_account_code: str | None = None
 	no_tax_type: str = "NONE"
 	unitdp: int = 4
+	# Decimal places ERPNext keeps in an item's rate (it rounds rates to this before totalling).
+	rate_precision: int = 2
 
 
 class MappingError(Exception):

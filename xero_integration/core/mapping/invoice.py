@@ -411,7 +411,8 @@ def transaction_to_erpnext(
 			"item_name": (plain_text(line.get("Description")) or code or "")[:140],
 			"description": line.get("Description") or "",
 			"qty": sign * qty,
-			"rate": to_decimal(amount / qty, ctx.unitdp),
+			# ERPNext keeps the rate at its own precision; the rounding row below covers what that loses.
+			"rate": to_decimal(amount / qty, ctx.rate_precision),
 			ITEM_ACCOUNT_FIELD[doctype]: reverse_accounts.get(code),
 			"xero_item_code": line.get("ItemCode"),
 		}

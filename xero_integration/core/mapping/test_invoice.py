@@ -437,3 +437,12 @@ def test_erpnext_total_of_a_pulled_invoice_equals_xero_total(lines, line_amount_
 	invoice = xero_invoice(lines, line_amount_types)
 	result = invoice_to_erpnext(invoice, CTX, reverse_accounts=REVERSE_ACCOUNTS, reverse_tax=REVERSE_TAX)
 	assert erpnext_total_of(result) == invoice["Total"]
+
+
+def test_pulled_rate_kept_at_erpnexts_precision_and_the_loss_booked_as_rounding():
+	# 39.75 h at 12.3456 is 490.74 in Xero; ERPNext keeps the rate as 12.35 (490.91): the row says so.
+	invoice = xero_invoice([(D("39.75"), D("12.3456"), "OUTPUT2")], "Exclusive")
+	result = invoice_to_erpnext(invoice, CTX, reverse_accounts=REVERSE_ACCOUNTS, reverse_tax=REVERSE_TAX)
+	assert result["items"][0]["rate"] == D("12.35")
+	assert result["taxes"][-1]["description"] == "Rounding adjustment"
+	assert erpnext_total_of(result) == invoice["Total"]
