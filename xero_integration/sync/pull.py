@@ -40,7 +40,7 @@ from xero_integration.core.pull import (
 	xero_datetime,
 )
 from xero_integration.install import FRACTIONAL_UOM
-from xero_integration.sync import connection, links
+from xero_integration.sync import connection, links, party_details
 from xero_integration.sync.context import mapping_context, tax_rates
 from xero_integration.sync.log import create_log
 
@@ -548,8 +548,11 @@ class Applier:
 		if link:
 			doc = frappe.get_doc(doctype, link.reference_name)
 			changes = {k: v for k, v in wanted.items() if v and doc.get(k) != v}
-			if changes:
-				erpnext_changed = get_datetime(doc.modified) > get_datetime(link.last_synced)
+			details = party_details.detail_changes(doc, mapped, self.company)
+			if changes or details:
+				erpnext_changed = get_datetime(doc.modified) > get_datetime(
+					link.last_synced
+				) or details.modified_in_erpnext_since(doc, link.last_synced)
 				side = winner(
 					self.policy("Contact"),
 					erpnext_changed=erpnext_changed,
@@ -561,15 +564,17 @@ class Applier:
 						_(
 							"{0} {1} was changed in ERPNext and in Xero; the conflict policy keeps ERPNext's version. Edit one side to agree."
 						).format(doctype, doc.name),
-						{k: doc.get(k) for k in wanted},
+						{**{k: doc.get(k) for k in wanted}, **details.current(doc)},
 					)
 				doc.update(changes)
+				party_details.apply_details(doc, details, mapped)
 				doc.flags.from_xero = True
 				doc.save(ignore_permissions=True)
 			self.link(doctype, doc.name, "Contact", contact)
-			if changes:
+			if changes or details:
 				self.done(UPDATED, "Contact", contact, doctype, doc.name)
-			return UPDATED if changes else UNCHANGED
+				return UPDATED
+			return UNCHANGED
 		matched = self.match_party(doctype, mapped)
 		if matched:
 			self.link(doctype, matched["name"], "Contact", contact)
@@ -647,27 +652,11 @@ class Applier:
 		doc.flags.from_xero = True
 		doc.insert(ignore_permissions=True)
 		for address in mapped["addresses"]:
-			self.create_address(doctype, doc.name, address)
+			party_details.create_address(
+				doctype, doc.name, party_details.address_values(address, self.company)
+			)
 		self.party_index(doctype)[normalise_name(mapped["customer_name"])] = doc.name
 		return doc.name
-
-	def create_address(self, doctype: str, party: str, address: dict) -> None:
-		country = address.get("country")
-		if not (country and frappe.db.exists("Country", country)):
-			country = frappe.get_cached_value("Company", self.company, "country")
-		doc = frappe.get_doc(
-			{
-				"doctype": "Address",
-				**address,
-				# ERPNext requires a city; Xero does not.
-				"city": address.get("city") or address.get("state") or "-",
-				"country": country,
-				"is_primary_address": int(address["address_type"] == "Billing"),
-				"links": [{"link_doctype": doctype, "link_name": party}],
-			}
-		)
-		doc.flags.from_xero = True
-		doc.insert(ignore_permissions=True)
 
 	def party_for(self, contact_id: str | None, doctype: str) -> str:
 		"""The ERPNext party of a Xero contact, bringing the contact in when it is not linked yet."""
@@ -1008,24 +997,29 @@ def xero_total(record: dict) -> Decimal:
 
 def book_rounding_difference(doc, record: dict) -> None:
 	"""Xero rounds every line; ERPNext rounds rates and then tax rows. When the document ERPNext built
-	is a few cents from Xero's total, book the difference on the Company's round-off account as its own
-	tax row, and say so on the document: never absorb it silently, never let a real difference through
+	is a few cents from Xero's total, book the difference on the Company's round-off account in the
+	document's rounding row, and say so on the document: never absorb it silently, never let a real difference through
 	(anything larger is left for check_total to refuse)."""
 	if record.get("Total") is None:
 		return
 	difference = xero_total(record) - money(flt(doc.grand_total, 2))
 	if not difference or abs(difference) > ROUNDING_CENTS_PER_LINE * max(len(doc.items), 1):
 		return
-	row = {
-		"charge_type": "Actual",
-		"account_head": frappe.get_cached_value("Company", doc.company, "round_off_account"),
-		"description": ROUNDING_DESCRIPTION,
-		"tax_amount": float(difference),
-		"cost_center": frappe.get_cached_value("Company", doc.company, "round_off_cost_center"),
-	}
-	if doc.doctype == "Purchase Invoice":
-		row.update({"category": "Total", "add_deduct_tax": "Add"})
-	doc.append("taxes", row)
+	existing = next((tax for tax in doc.taxes if tax.description == ROUNDING_DESCRIPTION), None)
+	if existing:
+		# One rounding row per document: the mapping's own row absorbs what ERPNext rounded differently.
+		existing.tax_amount = float(money(existing.tax_amount) + difference)
+	else:
+		row = {
+			"charge_type": "Actual",
+			"account_head": frappe.get_cached_value("Company", doc.company, "round_off_account"),
+			"description": ROUNDING_DESCRIPTION,
+			"tax_amount": float(difference),
+			"cost_center": frappe.get_cached_value("Company", doc.company, "round_off_cost_center"),
+		}
+		if doc.doctype == "Purchase Invoice":
+			row.update({"category": "Total", "add_deduct_tax": "Add"})
+		doc.append("taxes", row)
 	doc.flags.from_xero = True
 	doc.save(ignore_permissions=True)
 	doc.add_comment(

@@ -244,6 +244,46 @@ class TestPull(InboundTestCase):
 		self.assertEqual(flt(frappe.db.get_value("Sales Invoice", doc.name, "outstanding_amount"), 2), 100.0)
 		self.assertFalse(frappe.db.exists("Xero Outbox", {"reference_name": removed.name}))
 
+	def test_a_contact_edited_in_xero_updates_the_customer_its_contact_and_address(self):
+		def details(name, email, mobile, street, city):
+			return {
+				"Name": f"{name} {self.run_id}",
+				"EmailAddress": email,
+				"Phones": [{"PhoneType": "MOBILE", "PhoneNumber": mobile}],
+				"Addresses": [{"AddressType": "POBOX", "AddressLine1": street, "City": city}],
+			}
+
+		contact = self.xero.create_in_xero(
+			self.tenant,
+			"Contacts",
+			details("Moving Co", f"old-{self.run_id}@example.com", "021 111", "1 Old Road", "Wellington"),
+		)
+		self.pull()
+		customer = self.document_of("Contact", contact["ContactID"], "Customer")
+		self.assertEqual(customer.email_id, f"old-{self.run_id}@example.com")
+
+		moved = details("Moved Co", f"new-{self.run_id}@example.com", "022 222", "9 New Street", "Auckland")
+		self.xero_request("POST", f"Contacts/{contact['ContactID']}", {"Contacts": [moved]})
+		self.pull()
+		customer.reload()
+		self.assertEqual(
+			(customer.customer_name, customer.email_id, customer.mobile_no),
+			(f"Moved Co {self.run_id}", f"new-{self.run_id}@example.com", "022 222"),
+		)
+		addresses = frappe.get_all(
+			"Address",
+			filters=[["Dynamic Link", "link_name", "=", customer.name], ["address_type", "=", "Billing"]],
+			fields=["name", "address_line1", "city"],
+		)
+		self.assertEqual([(a.address_line1, a.city) for a in addresses], [("9 New Street", "Auckland")])
+		self.assertEqual(customer.customer_primary_address, addresses[0].name)
+		self.assertFalse(frappe.db.exists("Xero Outbox", {"reference_name": customer.name}))
+
+		modified = customer.modified
+		counts = self.pull()
+		self.assertEqual(counts.get("updated", 0), 0, counts)
+		self.assertEqual(frappe.db.get_value("Customer", customer.name, "modified"), modified)
+
 	def test_a_bill_becomes_a_purchase_invoice_and_a_void_cancels_it(self):
 		supplier = self.contact("Bill Supplier")
 		bill = self.invoice(supplier, [(1, 200, "400", "INPUT2")], number="BILL", type_="ACCPAY")
