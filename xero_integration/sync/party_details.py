@@ -130,7 +130,7 @@ def linked_address(party, address_type: str):
 			["disabled", "=", 0],
 		],
 		pluck="name",
-		order_by="is_primary_address desc, creation",
+		order_by="`tabAddress`.is_primary_address desc, `tabAddress`.creation",
 	)
 	if not names:
 		return None
