@@ -44,26 +44,90 @@ def save_link(
 	content_hash: str | None = None,
 	xero_updated: str | None = None,
 ) -> None:
-	values = {"xero_id": xero_id, "xero_status": xero_status, "last_synced": now_datetime()}
-	if content_hash is not None:
-		values["content_hash"] = content_hash
-	if xero_updated is not None:
-		values["xero_updated"] = xero_updated
-	existing = get_link(organisation, doctype, name, xero_object)
-	if existing:
-		frappe.db.set_value("Xero Document Link", existing["name"], values, update_modified=False)
-	else:
-		frappe.get_doc(
+	save_links(
+		organisation,
+		[
 			{
-				"doctype": "Xero Document Link",
-				"organisation": organisation,
 				"reference_doctype": doctype,
 				"reference_name": name,
 				"xero_object": xero_object,
-				**values,
+				"xero_id": xero_id,
+				"xero_status": xero_status,
+				"content_hash": content_hash,
+				"xero_updated": xero_updated,
 			}
-		).insert(ignore_permissions=True)
-	show_on_document(doctype, name, xero_id, xero_status)
+		],
+	)
+
+
+def save_links(organisation: str, entries: list[dict]) -> None:
+	"""Create or update the link of each entry (reference_doctype, reference_name, xero_object, xero_id,
+	xero_status, and content_hash / xero_updated unless None), new ones in one statement."""
+	if not entries:
+		return
+	existing = {
+		(row.reference_doctype, row.reference_name, row.xero_object): row.name
+		for row in frappe.get_all(
+			"Xero Document Link",
+			filters={
+				"organisation": organisation,
+				"reference_name": ("in", list({entry["reference_name"] for entry in entries})),
+			},
+			fields=["name", "reference_doctype", "reference_name", "xero_object"],
+		)
+	}
+	now, user = now_datetime(), frappe.session.user
+	new_rows = []
+	for entry in entries:
+		values = {"xero_id": entry["xero_id"], "xero_status": entry["xero_status"], "last_synced": now}
+		for optional in ("content_hash", "xero_updated"):
+			if entry.get(optional) is not None:
+				values[optional] = entry[optional]
+		key = (entry["reference_doctype"], entry["reference_name"], entry["xero_object"])
+		if key in existing:
+			frappe.db.set_value("Xero Document Link", existing[key], values, update_modified=False)
+		else:
+			existing[key] = frappe.generate_hash(length=10)
+			new_rows.append(
+				(
+					existing[key],
+					now,
+					now,
+					user,
+					user,
+					organisation,
+					*key,
+					entry["xero_id"],
+					entry["xero_status"],
+					entry.get("content_hash"),
+					entry.get("xero_updated"),
+					now,
+				)
+			)
+		show_on_document(
+			entry["reference_doctype"], entry["reference_name"], entry["xero_id"], entry["xero_status"]
+		)
+	# The unique (organisation, document, object) index refuses a second link for the same record.
+	frappe.db.bulk_insert(
+		"Xero Document Link",
+		[
+			"name",
+			"creation",
+			"modified",
+			"owner",
+			"modified_by",
+			"organisation",
+			"reference_doctype",
+			"reference_name",
+			"xero_object",
+			"xero_id",
+			"xero_status",
+			"content_hash",
+			"xero_updated",
+			"last_synced",
+		],
+		new_rows,
+	)
 
 
 def set_status(

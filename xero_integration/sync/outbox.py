@@ -135,7 +135,16 @@ def recover_abandoned(organisation: str) -> int:
 
 
 def mark_done(row: dict) -> None:
-	frappe.db.set_value("Xero Outbox", row["name"], {"status": DONE, "uncertain": 0, "last_error": None})
+	mark_all_done([row["name"]])
+
+
+def mark_all_done(names: list) -> None:
+	if names:
+		frappe.db.sql(
+			"""update `tabXero Outbox` set status=%s, uncertain=0, last_error=null, modified=%s
+			where name in %s""",
+			(DONE, now_datetime(), tuple(names)),
+		)
 
 
 def mark_needs_attention(row: dict, message: str) -> None:

@@ -18,6 +18,7 @@ from xero_integration.core.errors import XeroError
 from xero_integration.core.mapping.context import MappingError
 from xero_integration.core.mapping.payment import payment_payloads
 from xero_integration.sync import connection, links, push
+from xero_integration.sync.documents import load_documents
 from xero_integration.sync.events import organisation_for, xero_object
 
 # A person is waiting on the button: give up rather than queue behind a busy rate limit.
@@ -32,7 +33,10 @@ READ_METHOD = {
 
 def preview(doctype: str, name: str) -> list[dict]:
 	"""One entry per Xero record the document would be sent as, in each organisation it syncs with."""
-	doc = frappe.get_doc(doctype, name)
+	# The same plain document the push maps (see sync/documents.py).
+	doc = load_documents(doctype, [name]).get(name)
+	if doc is None:
+		raise frappe.DoesNotExistError(_("{0} {1} not found").format(_(doctype), name))
 	organisations = target_organisations(doc)
 	if not organisations:
 		frappe.throw(_("No connected Xero organisation syncs this document. Link its Company first."))
@@ -96,7 +100,7 @@ def transaction_preview(pusher: push.Pusher, doc) -> dict:
 
 def payment_previews(pusher: push.Pusher, doc) -> list[dict]:
 	targets = pusher.payment_targets(doc)
-	pe = doc.as_dict()
+	pe = frappe._dict(doc)
 	try:
 		payloads = payment_payloads(pe, pusher.ctx, xero_ids=targets)
 	except MappingError as e:

@@ -28,7 +28,8 @@ from xero_integration.core.mapping.invoice import map_invoice
 from xero_integration.core.mapping.payment import payment_payloads
 from xero_integration.sync import connection, links, outbox
 from xero_integration.sync.context import mapping_context, tax_rates
-from xero_integration.sync.log import create_log
+from xero_integration.sync.documents import load_documents
+from xero_integration.sync.log import create_log, insert_logs, log_values
 
 PARTY_OF = {"Sales Invoice": ("Customer", "customer"), "Purchase Invoice": ("Supplier", "supplier")}
 SEND_METHOD = {
@@ -54,6 +55,21 @@ class Work:
 	hash: str | None = None
 	link: dict | None = None
 	notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Settlement:
+	"""A batch's outcomes, written in a few statements before the batch commits: the same transaction
+	as writing them one by one, without fifty inserts of each kind."""
+
+	links: list[dict] = field(default_factory=list)
+	done: list = field(default_factory=list)  # outbox row names
+	logs: list[dict] = field(default_factory=list)
+
+	def write(self, organisation: str) -> None:
+		links.save_links(organisation, self.links)
+		outbox.mark_all_done(self.done)
+		insert_logs(self.logs)
 
 
 def drain_all():
@@ -115,6 +131,7 @@ class Pusher:
 		self._tax_rates = None
 		self._contacts = None
 		self._contact_ids: dict[tuple[str, str], str | None] = {}
+		self.settlement = Settlement()
 
 	@property
 	def ctx(self):
@@ -130,6 +147,12 @@ class Pusher:
 
 	def run(self, rows: list[dict]) -> bool:
 		"""Process one batch of one stage. Returns True when draining must stop for now."""
+		self.settlement = Settlement()
+		stop = self.send_batch(rows)
+		self.settlement.write(self.organisation)
+		return stop
+
+	def send_batch(self, rows: list[dict]) -> bool:
 		object_type, operation = rows[0]["object_type"], rows[0]["operation"]
 		handler = {
 			("Contact", "upsert"): self.push_contacts,
@@ -176,7 +199,8 @@ class Pusher:
 				pluck="name",
 			)
 		)
-		return [row for row in rows if row["name"] in still_processing]
+		settled = set(self.settlement.done)
+		return [row for row in rows if row["name"] in still_processing and row["name"] not in settled]
 
 	def pause(self, rows: list[dict], e: XeroRateLimited) -> None:
 		"""Out of budget: the work waits, uncounted as a failure, until Xero's limit allows it."""
@@ -197,22 +221,26 @@ class Pusher:
 
 	def done(self, work: Work, xero_object: str, xero_id: str | None, xero_status: str | None, response=None):
 		if xero_id:
-			links.save_link(
-				self.organisation,
-				work.row["reference_doctype"],
-				work.row["reference_name"],
-				xero_object,
-				xero_id,
-				xero_status,
-				work.hash,
-				(response or {}).get("UpdatedDateUTC"),
+			self.settlement.links.append(
+				{
+					"reference_doctype": work.row["reference_doctype"],
+					"reference_name": work.row["reference_name"],
+					"xero_object": xero_object,
+					"xero_id": xero_id,
+					"xero_status": xero_status,
+					"content_hash": work.hash,
+					"xero_updated": (response or {}).get("UpdatedDateUTC"),
+				}
 			)
-		outbox.mark_done(work.row)
-		self.log("Success", work, xero_id, " ".join(work.notes) or None, response)
+		self.finish(work, "Success", xero_id, " ".join(work.notes) or None, response)
 
 	def skipped(self, work: Work, message: str):
-		outbox.mark_done(work.row)
-		self.log("Skipped", work, work.link and work.link["xero_id"], message)
+		self.finish(work, "Skipped", work.link and work.link["xero_id"], message)
+
+	def finish(self, work: Work, status: str, xero_id, message, response=None):
+		"""The row's work is over: Done in the outbox, with its log row."""
+		self.settlement.done.append(work.row["name"])
+		self.log(status, work, xero_id, message, response)
 
 	def attention(self, work: Work, messages: list[str] | str, response=None):
 		message = messages if isinstance(messages, str) else " ".join(messages)
@@ -228,7 +256,7 @@ class Pusher:
 		outbox.mark_retry(work.row, message, uncertain=False, count_attempt=False)
 
 	def log(self, status, work: Work, xero_id, message, response=None, attempts=None):
-		create_log(
+		log_row = log_values(
 			status,
 			operation=f"{work.row['object_type']} {work.row['operation']}",
 			organisation=self.organisation,
@@ -241,6 +269,7 @@ class Pusher:
 			response=response,
 			attempts=attempts if attempts is not None else work.row["attempts"] + 1,
 		)
+		self.settlement.logs.append(log_row)
 
 	# ---- sending ---------------------------------------------------------------------------------
 
@@ -261,15 +290,27 @@ class Pusher:
 		)
 		return batching.split_results(kind, payloads, response.body)
 
-	def load(self, row: dict) -> Work:
-		return Work(row, frappe.get_doc(row["reference_doctype"], row["reference_name"]))
+	def load(self, rows: list[dict]) -> list[Work]:
+		"""The batch's documents, read together. A document deleted since it was queued is settled here."""
+		docs = {}
+		for doctype in dict.fromkeys(row["reference_doctype"] for row in rows):
+			names = [row["reference_name"] for row in rows if row["reference_doctype"] == doctype]
+			docs[doctype] = load_documents(doctype, names)
+		works = []
+		for row in rows:
+			doc = docs[row["reference_doctype"]].get(row["reference_name"])
+			if doc is None:
+				self.skipped(Work(row), _("Deleted in ERPNext since it was queued: nothing sent."))
+			else:
+				works.append(Work(row, doc))
+		return works
 
 	# ---- contacts --------------------------------------------------------------------------------
 
 	def push_contacts(self, rows: list[dict]):
 		works = []
-		for row in rows:
-			work = self.load(row)
+		for work in self.load(rows):
+			row = work.row
 			work.link = links.get_link(
 				self.organisation, row["reference_doctype"], row["reference_name"], "Contact"
 			)
@@ -295,7 +336,7 @@ class Pusher:
 		if address_name:
 			address = frappe.get_doc("Address", address_name).as_dict()
 		return contact_payload(
-			doc.as_dict(),
+			doc,
 			is_customer=doc.doctype == "Customer",
 			is_supplier=doc.doctype == "Supplier",
 			contact_number=doc.name,
@@ -368,8 +409,8 @@ class Pusher:
 	def push_transactions(self, rows: list[dict]):
 		kind = rows[0]["object_type"]
 		works, contact_ids = [], {}
-		for row in rows:
-			work = self.load(row)
+		for work in self.load(rows):
+			row = work.row
 			work.link = links.get_link(
 				self.organisation, row["reference_doctype"], row["reference_name"], kind
 			)
@@ -463,15 +504,13 @@ class Pusher:
 	def map_transaction(self, kind: str, doc, contact_id: str, xero_id: str | None):
 		if kind == "CreditNote":
 			return map_credit_note(
-				doc.as_dict(),
+				doc,
 				self.ctx,
 				contact_id=contact_id,
 				tax_rates=self.tax_rates,
 				credit_note_id=xero_id,
 			)
-		return map_invoice(
-			doc.as_dict(), self.ctx, contact_id=contact_id, tax_rates=self.tax_rates, invoice_id=xero_id
-		)
+		return map_invoice(doc, self.ctx, contact_id=contact_id, tax_rates=self.tax_rates, invoice_id=xero_id)
 
 	def find_unconfirmed(self, kind: str, works: list[Work]) -> None:
 		"""After an unanswered send: did Xero keep those documents? Link the ones it did."""
@@ -557,8 +596,7 @@ class Pusher:
 						result.element.get("Status"),
 						result.element.get("UpdatedDateUTC"),
 					)
-					outbox.mark_done(work.row)
-					self.log("Success", work, work.link["xero_id"], None, result.element)
+					self.finish(work, "Success", work.link["xero_id"], None, result.element)
 				else:
 					self.attention(work, explain_void_refusal(result.errors), result.element)
 
@@ -566,9 +604,9 @@ class Pusher:
 
 	def create_payments(self, rows: list[dict]):
 		works, elements = [], []
-		for row in rows:
-			work = self.load(row)
-			pe = work.doc.as_dict()
+		for work in self.load(rows):
+			row = work.row
+			pe = frappe._dict(work.doc)
 			targets = self.payment_targets(work.doc)
 			if row["uncertain"]:
 				self.adopt_sent_payments(work.doc, targets)
@@ -699,12 +737,11 @@ class Pusher:
 				self.attention(work, failures)
 			else:
 				links.show_on_document(row["reference_doctype"], row["reference_name"], None, "DELETED")
-				outbox.mark_done(row)
-				self.log("Success", work, None, _("Payments removed from Xero."))
+				self.finish(work, "Success", None, _("Payments removed from Xero."))
 
 	def allocate_credit_notes(self, rows: list[dict]):
-		for row in rows:
-			work = self.load(row)
+		for work in self.load(rows):
+			row = work.row
 			credit = links.get_link(self.organisation, work.doc.doctype, work.doc.name, "CreditNote")
 			invoice = links.get_link(self.organisation, work.doc.doctype, work.doc.return_against, "Invoice")
 			if not credit or not invoice:
@@ -726,9 +763,8 @@ class Pusher:
 			except XeroValidationError as e:
 				self.attention(work, e.messages, e.body)
 				continue
-			outbox.mark_done(row)
-			self.log(
-				"Success", work, credit["xero_id"], _("Allocated to {0}.").format(work.doc.return_against)
+			self.finish(
+				work, "Success", credit["xero_id"], _("Allocated to {0}.").format(work.doc.return_against)
 			)
 
 
