@@ -260,10 +260,10 @@ def make_payment(invoice, amount=None, *, submit=True):
 	from erpnext.accounts.doctype.payment_entry.payment_entry import get_payment_entry
 
 	abbr = frappe.get_cached_value("Company", invoice.company, "abbr")
-	payment = get_payment_entry(invoice.doctype, invoice.name, bank_account=f"Cash - {abbr}")
-	if amount is not None:
-		payment.references[0].allocated_amount = amount
-		payment.paid_amount = payment.received_amount = amount
+	# party_amount: ERPNext allocates it and converts it to the bank account's currency itself.
+	payment = get_payment_entry(
+		invoice.doctype, invoice.name, party_amount=amount, bank_account=f"Cash - {abbr}"
+	)
 	payment.reference_no = f"REF-{invoice.name}"
 	payment.reference_date = nowdate()
 	payment.insert(ignore_permissions=True)

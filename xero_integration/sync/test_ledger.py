@@ -12,7 +12,9 @@ from xero_integration.testing import (
 	ensure_company,
 	make_customer,
 	make_payment,
+	make_purchase_invoice,
 	make_sales_invoice,
+	make_supplier,
 	receivable_account,
 	tax_mappings,
 )
@@ -134,48 +136,124 @@ class TestLedger(XeroTestCase):
 		)[0]
 		self.assertEqual((log.organisation, log.company), (self.eu, SECOND_COMPANY))
 
-	def test_outstanding_equals_amount_due_after_a_mixed_run(self):
+	def test_outstanding_equals_amount_due_after_a_mixed_run_in_two_companies_and_currencies(self):
+		from erpnext.accounts.doctype.purchase_invoice.purchase_invoice import make_debit_note
 		from erpnext.accounts.doctype.sales_invoice.sales_invoice import make_sales_return
 
-		customer = make_customer(f"Reconciled Customer {frappe.generate_hash(length=6)}")
-		invoices = [make_sales_invoice(customer, lines=((1 + i, 19.99),), tax_rate=15) for i in range(4)]
+		run = frappe.generate_hash(length=6)
+		euro_customer = make_customer(
+			f"Reconciled Euro Customer {run}",
+			default_currency="EUR",
+			accounts=[{"company": COMPANY, "account": receivable_account("EUR")}],
+		)
+		books = []  # (organisation, company, customer, supplier)
+		documents = []  # (organisation, invoice)
+		for tenant, company, abbr, currency in (
+			(self.us, COMPANY, ABBR, "USD"),
+			(self.eu, SECOND_COMPANY, SECOND_ABBR, "EUR"),
+		):
+			customer = make_customer(f"Reconciled Customer {abbr} {run}")
+			supplier = make_supplier(f"Reconciled Supplier {abbr} {run}")
+			books.append((tenant, company, customer, supplier))
+			in_company = {"company": company, "currency": currency}
+			sales = [
+				make_sales_invoice(
+					customer, lines=((1 + i, 19.99),), tax_rate=15, debit_to=f"Debtors - {abbr}", **in_company
+				)
+				for i in range(4)
+			]
+			bills = [
+				make_purchase_invoice(
+					supplier,
+					lines=((2 + i, 7.45),),
+					tax_rate=15,
+					bill_no=f"SUP-{abbr}-{run}-{i}",
+					credit_to=f"Creditors - {abbr}",
+					**in_company,
+				)
+				for i in range(3)
+			]
+			documents += [(tenant, doc) for doc in (*sales, *bills)]
+		foreign = make_sales_invoice(
+			euro_customer,
+			lines=((3, 45.5),),
+			tax_rate=15,
+			currency="EUR",
+			conversion_rate=1.1,
+			debit_to=receivable_account("EUR"),
+		)
+		documents.append((self.us, foreign))
+		books.append((self.us, COMPANY, euro_customer, None))
 		self.drain()
-		make_payment(invoices[0], 10)
-		make_payment(invoices[1])
-		returned = make_sales_return(invoices[2].name)
-		returned.insert()
-		returned.submit()
-		invoices[3].reload().cancel()
+
+		# Partial and full payments, in and out, one in a foreign currency; a return, a debit note,
+		# a cancelled invoice and a cancelled bill in each company.
+		for index in (0, 7):
+			sales, bills = (
+				[doc for _t, doc in documents[index : index + 4]],
+				[doc for _t, doc in documents[index + 4 : index + 7]],
+			)
+			make_payment(sales[0], 10)
+			make_payment(sales[1])
+			make_sales_return(sales[2].name).insert().submit()
+			sales[3].reload().cancel()
+			make_payment(bills[0], 10)
+			make_debit_note(bills[1].name).insert().submit()
+			bills[2].reload().cancel()
+		make_payment(foreign, 20)
 		self.drain()
-		for invoice in invoices[:3]:
+
+		for tenant, invoice in documents:
 			invoice.reload()
-			xero = self.xero_invoice(invoice.name, self.us)
+			xero = self.xero_invoice(invoice.get("bill_no") or invoice.name, tenant)
+			if invoice.docstatus == 2:
+				self.assertEqual(xero["Status"], "VOIDED", invoice.name)
+				continue
 			self.assertEqual(
 				Decimal(str(xero["AmountDue"])),
 				Decimal(str(flt(invoice.outstanding_amount, 2))),
 				invoice.name,
 			)
-		self.assertEqual(self.xero_invoice(invoices[3].name, self.us)["Status"], "VOIDED")
-		contact_id = frappe.db.get_value("Customer", customer, "xero_id")
-		xero_balance = sum(
-			Decimal(str(i["AmountDue"]))
-			for i in self.emulator.org(self.us).invoices.values()
-			if i["Contact"]["ContactID"] == contact_id and i["Status"] in ("AUTHORISED", "PAID")
+		for tenant, company, customer, supplier in books:
+			for doctype, party in (("Customer", customer), ("Supplier", supplier)):
+				if party:
+					self.assertEqual(
+						self.xero_balance(tenant, doctype, party),
+						self.erpnext_balance(company, doctype, party),
+						f"{doctype} {party} in {company}",
+					)
+
+	def xero_balance(self, tenant: str, doctype: str, party: str) -> Decimal:
+		"""What the party owes (or is owed) in Xero: amounts due less unallocated credit."""
+		contact_id = frappe.db.get_value(
+			"Xero Document Link",
+			{"organisation": tenant, "reference_doctype": doctype, "reference_name": party},
+			"xero_id",
+		)
+		org = self.emulator.org(tenant)
+		return sum(
+			(
+				Decimal(str(i["AmountDue"]))
+				for i in org.invoices.values()
+				if i["Contact"]["ContactID"] == contact_id and i["Status"] in ("AUTHORISED", "PAID")
+			),
+			Decimal(0),
 		) - sum(
-			Decimal(str(c.get("RemainingCredit", 0)))
-			for c in self.emulator.org(self.us).credit_notes.values()
-			if c["Contact"]["ContactID"] == contact_id and c["Status"] == "AUTHORISED"
+			(
+				Decimal(str(c.get("RemainingCredit", 0)))
+				for c in org.credit_notes.values()
+				if c["Contact"]["ContactID"] == contact_id and c["Status"] == "AUTHORISED"
+			),
+			Decimal(0),
 		)
-		erpnext_balance = Decimal(
-			str(
-				flt(
-					frappe.db.sql(
-						"select sum(debit - credit) from `tabGL Entry` where party_type='Customer' and party=%s"
-						" and company=%s and is_cancelled=0",
-						(customer, COMPANY),
-					)[0][0],
-					2,
-				)
-			)
+
+	def erpnext_balance(self, company: str, doctype: str, party: str) -> Decimal:
+		"""The same in ERPNext, in the documents' own currency: the outstanding of submitted invoices,
+		returns and debit notes included (a return not set against its invoice is negative)."""
+		field = "customer" if doctype == "Customer" else "supplier"
+		outstanding = frappe.get_all(
+			"Sales Invoice" if doctype == "Customer" else "Purchase Invoice",
+			filters={field: party, "company": company, "docstatus": 1},
+			pluck="outstanding_amount",
 		)
-		self.assertEqual(xero_balance, erpnext_balance)
+		return sum((Decimal(str(flt(amount, 2))) for amount in outstanding), Decimal(0))
