@@ -37,7 +37,6 @@ from xero_integration.core.pull import (
 	is_last_page,
 	same_moment,
 	winner,
-	xero_datetime,
 )
 from xero_integration.install import FRACTIONAL_UOM
 from xero_integration.sync import connection, links, party_details

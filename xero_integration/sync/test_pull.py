@@ -9,6 +9,7 @@ from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, flt, nowdate
 from frappe.utils.password import set_encrypted_password
 
+from xero_integration.core.pull import xero_datetime
 from xero_integration.sync import pull
 from xero_integration.testing import ABBR, CLIENT_ID, COMPANY, EmulatedXero, ensure_company
 
@@ -311,7 +312,7 @@ class TestPull(InboundTestCase):
 		self.assertIn("260", message)
 		self.assertIn("Sync now", message)
 		watermark = frappe.db.get_value("Xero Organisation", self.tenant, "invoices_pulled_until")
-		self.assertLessEqual(watermark, pull.db_datetime(pull.xero_datetime(bad["UpdatedDateUTC"])))
+		self.assertLessEqual(watermark, pull.db_datetime(xero_datetime(bad["UpdatedDateUTC"])))
 
 		org = frappe.get_doc("Xero Organisation", self.tenant)
 		org.append("account_mappings", {"account": f"Sales - {ABBR}", "xero_account_code": "260"})
