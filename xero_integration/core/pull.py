@@ -7,7 +7,10 @@ once that record is safely applied in ERPNext, so a record that failed is fetche
 import datetime
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+
+from xero_integration.core.mapping import content_hash
 
 # Xero's IDs= filter breaks somewhere past 50 GUIDs; stay well under.
 ID_CHUNK = 40
@@ -117,3 +120,37 @@ def winner(policy: str, *, erpnext_changed: bool, erpnext_modified=None, xero_up
 		if xero_moment and erpnext_moment and xero_moment > erpnext_moment:
 			return "xero"
 	return "erpnext"
+
+
+BOOKED_LINE_FIELDS = ("Description", "ItemCode", "AccountCode", "TaxType")
+BOOKED_LINE_NUMBERS = ("Quantity", "UnitAmount", "DiscountRate", "LineAmount", "TaxAmount")
+
+
+def booked_hash(record: Mapping) -> str:
+	"""A fingerprint of what a Xero invoice or credit note books (contact, dates, currency, lines), not of
+	its payment state: a line edited in Xero that keeps the total changes it, a payment does not."""
+
+	def number(value):
+		# 1, 1.0 and "1.00" are one amount; an absent discount is no discount.
+		return (
+			str(Decimal(str(value)).normalize()) if value not in (None, "") and Decimal(str(value)) else None
+		)
+
+	lines = [
+		{
+			**{key: line.get(key) or None for key in BOOKED_LINE_FIELDS},
+			**{key: number(line.get(key)) for key in BOOKED_LINE_NUMBERS},
+			"Tracking": sorted((t.get("Name"), t.get("Option")) for t in line.get("Tracking") or []),
+		}
+		for line in record.get("LineItems") or []
+	]
+	return content_hash(
+		{
+			"Contact": (record.get("Contact") or {}).get("ContactID"),
+			"Date": record.get("Date"),
+			"DueDate": record.get("DueDate"),
+			"CurrencyCode": record.get("CurrencyCode"),
+			"LineAmountTypes": record.get("LineAmountTypes"),
+			"LineItems": lines,
+		}
+	)

@@ -80,3 +80,39 @@ def test_conflict_winner_by_policy():
 		pull.winner(pull.NEWEST_WINS, erpnext_changed=True, erpnext_modified=newer, xero_updated=older)
 		== "erpnext"
 	)
+
+
+def booked_invoice(**changes) -> dict:
+	line = {
+		"Description": "Hours",
+		"Quantity": 2.0,
+		"UnitAmount": 50.0,
+		"AccountCode": "200",
+		"TaxType": "OUTPUT2",
+		"LineAmount": 100.0,
+		"TaxAmount": 15.0,
+		"Tracking": [],
+	}
+	invoice = {
+		"Contact": {"ContactID": "c-1", "Name": "Acme"},
+		"Date": "/Date(1795305600000+0000)/",
+		"CurrencyCode": "NZD",
+		"LineAmountTypes": "Exclusive",
+		"LineItems": [line | changes.pop("line", {})],
+		"Status": "AUTHORISED",
+		"AmountDue": 115.0,
+	}
+	return invoice | changes
+
+
+def test_booked_hash_ignores_payment_state_and_number_spelling():
+	paid = booked_invoice(Status="PAID", AmountDue=0.0, AmountPaid=115.0)
+	respelled = booked_invoice(line={"Quantity": 2, "UnitAmount": "50.0000", "DiscountRate": 0})
+	assert pull.booked_hash(paid) == pull.booked_hash(booked_invoice()) == pull.booked_hash(respelled)
+
+
+def test_booked_hash_sees_a_line_edit_that_keeps_the_total():
+	# Same 100.00 + 15.00, booked to another account, or as 4 x 25.
+	moved = booked_invoice(line={"AccountCode": "260"})
+	split = booked_invoice(line={"Quantity": 4, "UnitAmount": 25})
+	assert len({pull.booked_hash(booked_invoice()), pull.booked_hash(moved), pull.booked_hash(split)}) == 3

@@ -16,7 +16,7 @@ def get_link(organisation: str, doctype: str, name: str, xero_object: str) -> di
 			"reference_name": name,
 			"xero_object": xero_object,
 		},
-		["name", "xero_id", "xero_status", "content_hash", "xero_updated"],
+		["name", "xero_id", "xero_status", "content_hash", "xero_updated", "booked_hash"],
 		as_dict=True,
 	)
 
@@ -43,6 +43,7 @@ def save_link(
 	xero_status: str | None = None,
 	content_hash: str | None = None,
 	xero_updated: str | None = None,
+	booked_hash: str | None = None,
 ) -> None:
 	save_links(
 		organisation,
@@ -55,6 +56,7 @@ def save_link(
 				"xero_status": xero_status,
 				"content_hash": content_hash,
 				"xero_updated": xero_updated,
+				"booked_hash": booked_hash,
 			}
 		],
 	)
@@ -62,7 +64,7 @@ def save_link(
 
 def save_links(organisation: str, entries: list[dict]) -> None:
 	"""Create or update the link of each entry (reference_doctype, reference_name, xero_object, xero_id,
-	xero_status, and content_hash / xero_updated unless None), new ones in one statement."""
+	xero_status, and content_hash / xero_updated / booked_hash unless None), new ones in one statement."""
 	if not entries:
 		return
 	existing = {
@@ -80,7 +82,7 @@ def save_links(organisation: str, entries: list[dict]) -> None:
 	new_rows = []
 	for entry in entries:
 		values = {"xero_id": entry["xero_id"], "xero_status": entry["xero_status"], "last_synced": now}
-		for optional in ("content_hash", "xero_updated"):
+		for optional in ("content_hash", "xero_updated", "booked_hash"):
 			if entry.get(optional) is not None:
 				values[optional] = entry[optional]
 		key = (entry["reference_doctype"], entry["reference_name"], entry["xero_object"])
@@ -101,6 +103,7 @@ def save_links(organisation: str, entries: list[dict]) -> None:
 					entry["xero_status"],
 					entry.get("content_hash"),
 					entry.get("xero_updated"),
+					entry.get("booked_hash"),
 					now,
 				)
 			)
@@ -124,6 +127,7 @@ def save_links(organisation: str, entries: list[dict]) -> None:
 			"xero_status",
 			"content_hash",
 			"xero_updated",
+			"booked_hash",
 			"last_synced",
 		],
 		new_rows,

@@ -31,6 +31,7 @@ from xero_integration.core.money import money
 from xero_integration.core.pull import (
 	PAGE_SIZE,
 	Watermark,
+	booked_hash,
 	event_window,
 	id_chunks,
 	if_modified_since,
@@ -505,6 +506,7 @@ class Applier:
 				"xero_object",
 				"xero_updated",
 				"last_synced",
+				"booked_hash",
 			],
 		)
 
@@ -518,6 +520,7 @@ class Applier:
 			record[id_key].lower(),
 			status or record.get("Status") or record.get("ContactStatus"),
 			xero_updated=record.get("UpdatedDateUTC"),
+			booked_hash=booked_hash(record) if "LineItems" in record else None,
 		)
 
 	# ---- contacts ---------------------------------------------------------------------------------
@@ -839,7 +842,7 @@ class Applier:
 				).format(doc.doctype, doc.name, record.get("Status")),
 				erpnext_version(doc),
 			)
-		if same_content(doc, values, record):
+		if same_content(doc, values, record, link):
 			if target == 1 and doc.docstatus == 0:
 				doc.flags.from_xero = True
 				doc.submit()
@@ -1044,15 +1047,16 @@ def check_total(doc, record: dict) -> None:
 		)
 
 
-def same_content(doc, values: dict, record: dict) -> bool:
-	"""Whether Xero's version books the same as ERPNext's: party, currency, date and total.
-	Line-level edits that keep the total are not detected (see the report)."""
+def same_content(doc, values: dict, record: dict, link) -> bool:
+	"""Whether Xero's version books the same as ERPNext's: party, currency, date and total, and the same
+	lines as when last synced (a line edit that keeps the total is a change too)."""
 	party_field = "customer" if doc.doctype == "Sales Invoice" else "supplier"
 	return (
 		doc.get(party_field) == values.get(party_field)
 		and doc.currency == values["currency"]
 		and str(doc.posting_date) == str(values["posting_date"])
 		and (record.get("Total") is None or money(flt(doc.grand_total, 2)) == xero_total(record))
+		and (not link.booked_hash or "LineItems" not in record or link.booked_hash == booked_hash(record))
 	)
 
 

@@ -26,6 +26,7 @@ from xero_integration.core.mapping.context import MappingError
 from xero_integration.core.mapping.credit_note import allocation_payload, map_credit_note
 from xero_integration.core.mapping.invoice import map_invoice
 from xero_integration.core.mapping.payment import payment_payloads
+from xero_integration.core.pull import booked_hash
 from xero_integration.sync import connection, links, outbox
 from xero_integration.sync.context import mapping_context, tax_rates
 from xero_integration.sync.documents import load_documents
@@ -230,6 +231,8 @@ class Pusher:
 					"xero_status": xero_status,
 					"content_hash": work.hash,
 					"xero_updated": (response or {}).get("UpdatedDateUTC"),
+					# What Xero now books for it, so the pull can tell a later edit there from a payment.
+					"booked_hash": booked_hash(response) if response and "LineItems" in response else None,
 				}
 			)
 		self.finish(work, "Success", xero_id, " ".join(work.notes) or None, response)

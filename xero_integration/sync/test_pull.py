@@ -372,6 +372,40 @@ class TestPull(InboundTestCase):
 			frappe.db.exists("Xero Outbox", {"reference_name": ("in", [original.name, amended.name])})
 		)
 
+	def test_a_line_edit_in_xero_that_keeps_the_total_is_noticed(self):
+		contact = self.contact("Same Total")
+		invoice = self.invoice(contact, [(1, 100, "200", "OUTPUT2")], number="LINE")
+		self.pull()
+		original = self.document_of("Invoice", invoice["InvoiceID"], "Sales Invoice")
+		edited = {"Description": "Two halves", "Quantity": 2, "UnitAmount": 50}
+		self.xero_request(
+			"POST",
+			f"Invoices/{invoice['InvoiceID']}",
+			{"Invoices": [{"LineItems": [{**edited, "AccountCode": "200", "TaxType": "OUTPUT2"}]}]},
+		)
+		self.pull()
+		conflict = self.attention_logs(invoice["InvoiceID"])
+		self.assertTrue(conflict and "conflict policy" in conflict[0].message, conflict)
+		self.assertEqual(original.reload().items[0].qty, 1)
+
+		self.set_policy("Xero wins")
+		self.pull()
+		amended = self.document_of("Invoice", invoice["InvoiceID"], "Sales Invoice")
+		self.assertEqual(amended.amended_from, original.name)
+		self.assertEqual(
+			(amended.items[0].qty, flt(amended.items[0].rate, 2), flt(amended.grand_total, 2)),
+			(2, 50.0, 115.0),
+		)
+		# A payment changes the invoice in Xero, not what it books: no conflict, no new amendment.
+		self.set_policy("ERPNext wins")
+		self.payment(invoice, 15)
+		before = len(self.attention_logs(invoice["InvoiceID"]))
+		self.pull()
+		self.assertEqual(len(self.attention_logs(invoice["InvoiceID"])), before)
+		self.assertEqual(
+			self.document_of("Invoice", invoice["InvoiceID"], "Sales Invoice").name, amended.name
+		)
+
 	def test_bad_input_is_reported_with_the_xero_id_and_what_to_fix(self):
 		applier = pull.Applier(self.tenant)
 		nameless = {
