@@ -41,6 +41,10 @@ scheduler_events = {
 	"monthly": ["xero_integration.sync.pull.pull_monthly"],
 }
 
+# Sync history and queued work never stop someone deleting a document (the drain settles its rows);
+# a Xero Document Link does: the document is in Xero.
+ignore_links_on_delete = ["Xero Sync Log", "Xero Outbox"]
+
 # Xero Sync Log.clear_old_logs keeps failures: only settled rows older than this are removed.
 default_log_clearing_doctypes = {"Xero Sync Log": 30}
 

@@ -97,6 +97,25 @@ class TestSalesFlow(PushTestCase):
 		names = [c["Name"] for c in self.org().contacts.values() if c.get("ContactNumber") == customer]
 		self.assertEqual(names, ["Unchanged Customer Renamed"])
 
+	def test_a_document_deleted_after_it_was_queued_is_settled_not_stuck(self):
+		kept = make_customer(f"Kept Customer {frappe.generate_hash(length=6)}")
+		gone = make_customer(f"Deleted Customer {frappe.generate_hash(length=6)}")
+		for name in (kept, gone):
+			outbox.enqueue(self.tenant, "Contact", "upsert", "Customer", name)
+		frappe.delete_doc("Customer", gone)  # the queued row does not stop it
+		self.drain()
+		self.assertEqual(
+			frappe.db.get_value("Xero Outbox", {"reference_name": gone, "object_type": "Contact"}, "status"),
+			"Done",
+		)
+		self.assertIn(
+			"Deleted in ERPNext",
+			frappe.db.get_value("Xero Sync Log", {"reference_name": gone, "status": "Skipped"}, "message"),
+		)
+		self.assertEqual(
+			[c["Name"] for c in self.org().contacts.values() if c.get("ContactNumber") == kept], [kept]
+		)
+
 	def test_existing_xero_contact_is_linked_and_a_taken_name_is_disambiguated_visibly(self):
 		# A bookkeeper already keeps this customer in Xero, without our number.
 		existing = self.xero.create_in_xero(self.tenant, "Contacts", {"Name": "Matched Customer Ltd."})
