@@ -24,6 +24,9 @@ PENDING, PROCESSING, DONE, NEEDS_ATTENTION, CANCELLED = (
 OPEN_STATUSES = (PENDING, PROCESSING, NEEDS_ATTENTION)
 # A drain renews its lock every batch; one that died without releasing it blocks for at most this long.
 DRAIN_LOCK_SECONDS = 300
+# A drain hands a long backlog over to a fresh job after DRAIN_SECONDS, well inside its job's timeout (a
+# batch may still wait a minute for Xero's rate window), so rq never kills it in the middle of a batch.
+DRAIN_SECONDS, DRAIN_JOB_TIMEOUT = 240, 600
 # Exponential backoff in seconds for retryable failures, capped at one hour.
 BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS = 5, 3600
 
@@ -89,14 +92,17 @@ def cancel_waiting(organisation: str, object_type: str, operation: str, doctype:
 	return bool(rows)
 
 
-def schedule_drain(organisation: str) -> None:
+def schedule_drain(organisation: str, *, handover: bool = False) -> None:
+	"""Queue a drain after commit; one waits per organisation. A drain handing over is itself that job,
+	so its successor is queued without the shared id (the drain lock keeps drains one at a time)."""
 	frappe.enqueue(
 		"xero_integration.sync.push.drain",
 		queue="short",
+		timeout=DRAIN_JOB_TIMEOUT,
 		organisation=organisation,
 		enqueue_after_commit=True,
-		job_id=f"xero_integration:drain:{organisation}",
-		deduplicate=True,
+		job_id=None if handover else f"xero_integration:drain:{organisation}",
+		deduplicate=not handover,
 	)
 
 

@@ -6,6 +6,7 @@ outcome back on its row, its document link and one log row. Retryable failures (
 429) reschedule the rows with backoff; Xero's validation messages park a row as Needs Attention.
 """
 
+import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -92,7 +93,7 @@ def drain(organisation: str, max_batches: int | None = None) -> int:
 	lock = outbox.DrainLock(organisation)
 	if not lock.acquire():
 		return 0  # another worker is draining this organisation; it will pick our rows up
-	batches = 0
+	batches, started = 0, time.monotonic()
 	try:
 		outbox.recover_abandoned(organisation)
 		frappe.db.commit()
@@ -109,6 +110,9 @@ def drain(organisation: str, max_batches: int | None = None) -> int:
 			batches += 1
 			lock.renew()
 			if stop:
+				break
+			if time.monotonic() - started > outbox.DRAIN_SECONDS:
+				outbox.schedule_drain(organisation, handover=True)
 				break
 	except Exception:
 		# An unexpected error must not commit a half-settled batch; its rows stay Processing and the

@@ -5,12 +5,14 @@ import os
 import subprocess
 import sys
 from decimal import Decimal
+from unittest.mock import patch
 
 import frappe
 from frappe.utils import flt
+from frappe.utils.background_jobs import get_queue
 
 from xero_integration.emulator import Faults
-from xero_integration.sync import outbox
+from xero_integration.sync import outbox, push
 from xero_integration.testing import (
 	COMPANY,
 	XeroTestCase,
@@ -353,6 +355,28 @@ class TestBackgroundWorker(PushTestCase):
 		customer = make_customer("Worker Customer")
 		invoice = make_sales_invoice(customer, lines=((1, 42),))
 		frappe.db.commit()
+		self.run_worker()
+		self.assert_same_total(invoice)
+
+	def test_a_long_drain_hands_over_to_a_fresh_job_between_batches(self):
+		customer = make_customer("Handover Customer")
+		invoices = [make_sales_invoice(customer, lines=((1, 10 + i),)) for i in range(60)]
+		frappe.db.commit()
+		queue = get_queue("short")
+		for job in queue.jobs:
+			job.delete()  # the drains the submits queued: only the successor below may run
+		with patch.object(outbox, "DRAIN_SECONDS", 0):
+			self.assertEqual(push.drain(self.tenant), 1)  # the contact's batch, then it hands over
+		frappe.db.commit()  # the successor is queued after commit
+		self.assertEqual(self.open_rows(), 60)
+		self.assertFalse(frappe.db.count("Xero Outbox", {"status": outbox.PROCESSING}))
+		successors = [job for job in queue.jobs if job.kwargs["kwargs"].get("organisation") == self.tenant]
+		self.assertEqual(len(successors), 1)
+		self.run_worker()
+		for invoice in invoices:
+			self.assert_same_total(invoice)
+
+	def run_worker(self):
 		bench = os.path.abspath(os.path.join(frappe.get_app_path("frappe"), "..", "..", ".."))
 		subprocess.run(
 			[
@@ -371,4 +395,3 @@ class TestBackgroundWorker(PushTestCase):
 			check=True,
 			timeout=300,
 		)
-		self.assert_same_total(invoice)
