@@ -140,10 +140,6 @@ def recover_abandoned(organisation: str) -> int:
 	)
 
 
-def mark_done(row: dict) -> None:
-	mark_all_done([row["name"]])
-
-
 def mark_all_done(names: list) -> None:
 	if names:
 		frappe.db.sql(
