@@ -3,7 +3,9 @@
 Imported by tests and benchmarks inside a bench (it needs frappe); never by the frappe-free core.
 """
 
+import os
 import random
+import sys
 from decimal import Decimal
 from urllib.parse import parse_qs, urlparse
 
@@ -22,6 +24,15 @@ COMPANY = "Xero Test Company"
 ABBR = "XTC"
 CURRENCY = "USD"
 URL_KEYS = ("xero_login_url", "xero_identity_url", "xero_api_url")
+
+
+def sites_path() -> str:
+	return os.path.join(frappe.utils.get_bench_path(), "sites")
+
+
+def bench_command(*args) -> list[str]:
+	"""`bench --site <this site> <args>` run by the bench's own Python; run it in sites_path()."""
+	return [sys.executable, "-m", "frappe.utils.bench_helper", "frappe", "--site", frappe.local.site, *args]
 
 
 class EmulatedXero:

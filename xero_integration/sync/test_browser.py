@@ -10,7 +10,6 @@ Run: cd /root/frappe-bench && CI=1 bench --site test.localhost run-tests --app x
 import os
 import socket
 import subprocess
-import sys
 import time
 import unittest
 from pathlib import Path
@@ -20,7 +19,7 @@ import requests
 from frappe.utils.password import update_password
 
 from xero_integration.sync.test_desk import ACCOUNTS_USER, XERO_MANAGER, DeskTestCase
-from xero_integration.testing import make_customer, make_sales_invoice
+from xero_integration.testing import bench_command, make_customer, make_sales_invoice, sites_path
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -96,19 +95,8 @@ class BenchServe:
 		if not listening(socketio_port):
 			self.start(["node", "apps/frappe/socketio.js"], bench)
 		self.start(
-			[
-				sys.executable,
-				"-m",
-				"frappe.utils.bench_helper",
-				"frappe",
-				"--site",
-				frappe.local.site,
-				"serve",
-				"--port",
-				str(self.port),
-				"--noreload",
-			],
-			bench / "sites",
+			bench_command("serve", "--port", str(self.port), "--noreload"),
+			sites_path(),
 			env={**os.environ, "DEV_SERVER": "1"},
 		)
 		deadline = time.monotonic() + SERVER_START_SECONDS

@@ -22,6 +22,18 @@ from xero_integration.testing import (
 SECOND_COMPANY, SECOND_ABBR = "Xero Second Company", "XSC"
 
 
+def euro_invoice(customer: str, hours: int):
+	"""A EUR invoice in the USD company, at ERPNext's 1.1 USD per EUR."""
+	return make_sales_invoice(
+		customer,
+		lines=((hours, 45.5),),
+		tax_rate=15,
+		currency="EUR",
+		conversion_rate=1.1,
+		debit_to=receivable_account("EUR"),
+	)
+
+
 class TestLedger(XeroTestCase):
 	organisations = (("US Org", "USD"), ("EU Org", "EUR"))
 
@@ -41,14 +53,7 @@ class TestLedger(XeroTestCase):
 			default_currency="EUR",
 			accounts=[{"company": COMPANY, "account": receivable_account("EUR")}],
 		)
-		invoice = make_sales_invoice(
-			euro_customer,
-			lines=((2, 45.5),),
-			tax_rate=15,
-			currency="EUR",
-			conversion_rate=1.1,
-			debit_to=receivable_account("EUR"),
-		)
+		invoice = euro_invoice(euro_customer, 2)
 		base = make_sales_invoice(make_customer("Dollar Customer"), lines=((1, 10),))
 		self.drain(self.us)
 		xero = self.xero_invoice(invoice.name, self.us)
@@ -174,14 +179,7 @@ class TestLedger(XeroTestCase):
 				for i in range(3)
 			]
 			documents += [(tenant, doc) for doc in (*sales, *bills)]
-		foreign = make_sales_invoice(
-			euro_customer,
-			lines=((3, 45.5),),
-			tax_rate=15,
-			currency="EUR",
-			conversion_rate=1.1,
-			debit_to=receivable_account("EUR"),
-		)
+		foreign = euro_invoice(euro_customer, 3)
 		documents.append((self.us, foreign))
 		books.append((self.us, COMPANY, euro_customer, None))
 		self.drain()

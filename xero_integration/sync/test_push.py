@@ -1,9 +1,7 @@
 """Tier 2: ERPNext documents submitted, cancelled and amended in a real site reach the emulated Xero
 exactly once, with equal totals, through the outbox and the drain job."""
 
-import os
 import subprocess
-import sys
 from decimal import Decimal
 from unittest.mock import patch
 
@@ -16,11 +14,13 @@ from xero_integration.sync import outbox, push
 from xero_integration.testing import (
 	COMPANY,
 	XeroTestCase,
+	bench_command,
 	make_customer,
 	make_payment,
 	make_purchase_invoice,
 	make_sales_invoice,
 	make_supplier,
+	sites_path,
 )
 
 
@@ -377,21 +377,6 @@ class TestBackgroundWorker(PushTestCase):
 			self.assert_same_total(invoice)
 
 	def run_worker(self):
-		bench = os.path.abspath(os.path.join(frappe.get_app_path("frappe"), "..", "..", ".."))
 		subprocess.run(
-			[
-				sys.executable,
-				"-m",
-				"frappe.utils.bench_helper",
-				"frappe",
-				"--site",
-				frappe.local.site,
-				"worker",
-				"--burst",
-				"--queue",
-				"short",
-			],
-			cwd=os.path.join(bench, "sites"),
-			check=True,
-			timeout=300,
+			bench_command("worker", "--burst", "--queue", "short"), cwd=sites_path(), check=True, timeout=300
 		)

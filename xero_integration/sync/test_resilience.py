@@ -4,7 +4,6 @@ input. Deterministic seeds; every test ends by checking that each document is in
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import frappe
@@ -15,15 +14,13 @@ from xero_integration.testing import (
 	ABBR,
 	COMPANY,
 	XeroTestCase,
+	bench_command,
 	make_customer,
 	make_payment,
 	make_sales_invoice,
 	receivable_account,
+	sites_path,
 )
-
-
-def bench_command(*args):
-	return [sys.executable, "-m", "frappe.utils.bench_helper", "frappe", "--site", frappe.local.site, *args]
 
 
 def drop_stale_drains(tenant: str):
@@ -37,10 +34,6 @@ def drop_stale_drains(tenant: str):
 			job.delete()
 	outbox.schedule_drain(tenant)
 	frappe.db.commit()
-
-
-def sites_path():
-	return os.path.abspath(os.path.join(frappe.get_app_path("frappe"), "..", "..", "..", "sites"))
 
 
 class ResilienceTestCase(XeroTestCase):

@@ -2,10 +2,8 @@
 are verified, stored once and processed into ERPNext documents, by the job and by a real worker."""
 
 import math
-import os
 import random
 import subprocess
-import sys
 import time
 from decimal import Decimal
 
@@ -16,31 +14,17 @@ from frappe.utils import flt
 from xero_integration.core.webhook import sign
 from xero_integration.sync import push, webhooks
 from xero_integration.sync.test_pull import InboundTestCase
-from xero_integration.testing import ABBR, make_customer, make_sales_invoice
+from xero_integration.testing import ABBR, bench_command, make_customer, make_sales_invoice, sites_path
 
 PORT = 8005
 URL = f"http://127.0.0.1:{PORT}/api/method/xero_integration.api.webhook"
-
-
-def bench_command(*args, **popen):
-	sites = os.path.abspath(os.path.join(frappe.get_app_path("frappe"), "..", "..", "..", "sites"))
-	command = [
-		sys.executable,
-		"-m",
-		"frappe.utils.bench_helper",
-		"frappe",
-		"--site",
-		frappe.local.site,
-		*args,
-	]
-	return command, sites
 
 
 class WebhookTestCase(InboundTestCase):
 	@classmethod
 	def setUpClass(cls):
 		super().setUpClass()
-		command, sites = bench_command("serve", "--port", str(PORT), "--noreload")
+		command, sites = bench_command("serve", "--port", str(PORT), "--noreload"), sites_path()
 		cls.server = subprocess.Popen(
 			command, cwd=sites, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
 		)
@@ -268,8 +252,9 @@ class TestProcessing(WebhookTestCase):
 		# The scheduler's safety net too, in case another bench worker took the endpoint's job first.
 		webhooks.process_all()
 		frappe.db.commit()
-		command, sites = bench_command("worker", "--burst", "--queue", "short")
-		subprocess.run(command, cwd=sites, check=True, timeout=300)
+		subprocess.run(
+			bench_command("worker", "--burst", "--queue", "short"), cwd=sites_path(), check=True, timeout=300
+		)
 		frappe.db.commit()
 		doc = self.document_of("Invoice", invoice["InvoiceID"], "Sales Invoice")
 		self.assertEqual((doc.docstatus, flt(doc.grand_total, 2)), (1, 92.0))
