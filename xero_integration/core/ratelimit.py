@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 XERO_MINUTE = 60.0
 XERO_DAY = 86400.0
-# Real seconds added to every window, for network jitter between our clock and Xero's arrival times.
-WINDOW_MARGIN_SECONDS = 0.02
+# Real seconds added to every window, for jitter between our clock and Xero's arrival times: a busy
+# worker's thread can be descheduled for tens of milliseconds between taking a place and sending.
+WINDOW_MARGIN_SECONDS = 0.1
 # A slot held by a worker that died is given back after this many Xero seconds.
 LEASE_XERO_SECONDS = 120.0
 
