@@ -1,8 +1,10 @@
-"""Bulk push: customers, sales invoices and payments through the real outbox and bench workers to the
-emulated Xero at Xero's limits (in scaled time), batched and one call per document.
+"""Bulk push: customers, sales invoices and payments in (and suppliers, purchase invoices and payments
+out) through the real outbox and bench workers to the emulated Xero at Xero's limits (in scaled time),
+batched and one call per document.
 
 	cd /root/frappe-bench/sites && ../env/bin/python <repo>/benchmarks/push_throughput.py \
-		--customers 2000 --invoices 10000 --payments 5000 --time-scale 1 --baseline-time-scale 3600
+		--customers 2000 --invoices 10000 --payments 5000 --time-scale 1 --baseline-time-scale 3600 \
+		--suppliers 400 --purchase-invoices 2000 --purchase-payments 1000
 
 Documents are created once (tagged, and reused by later runs). Each mode then pushes all of them to a
 fresh emulated organisation. Per object it prints: documents, API calls, calls per document, the
@@ -14,10 +16,11 @@ import math
 
 from common import BENCH_TAG, connect, machine, now, print_table, run_workers, site_argument_parser
 
+# Xero object, how it is sent, and the ERPNext doctypes that become it (batched together per stage).
 OBJECTS = (
-	("Customer", "Contact", "POST", "/api.xro/2.0/Contacts"),
-	("Sales Invoice", "Invoice", "POST", "/api.xro/2.0/Invoices"),
-	("Payment Entry", "Payment", "PUT", "/api.xro/2.0/Payments"),
+	("Contact", "POST", "/api.xro/2.0/Contacts", ("Customer", "Supplier")),
+	("Invoice", "POST", "/api.xro/2.0/Invoices", ("Sales Invoice", "Purchase Invoice")),
+	("Payment", "PUT", "/api.xro/2.0/Payments", ("Payment Entry",)),
 )
 
 
@@ -26,6 +29,9 @@ def main():
 	parser.add_argument("--customers", type=int, default=200)
 	parser.add_argument("--invoices", type=int, default=1000)
 	parser.add_argument("--payments", type=int, default=500)
+	parser.add_argument("--suppliers", type=int, default=0)
+	parser.add_argument("--purchase-invoices", type=int, default=0)
+	parser.add_argument("--purchase-payments", type=int, default=0)
 	parser.add_argument("--time-scale", type=float, default=60, help="Xero seconds per real second")
 	parser.add_argument("--baseline-time-scale", type=float, default=3600)
 	parser.add_argument("--workers", type=int, default=2)
@@ -43,20 +49,55 @@ def main():
 
 def ensure_documents(frappe, args) -> dict[str, list[str]]:
 	"""Create (or reuse) the benchmark's documents with the app disabled, so nothing is queued yet."""
-	from xero_integration.testing import ensure_company, make_customer, make_payment, make_sales_invoice
+	from xero_integration.testing import (
+		ensure_company,
+		make_customer,
+		make_purchase_invoice,
+		make_sales_invoice,
+		make_supplier,
+	)
 
 	ensure_company()
 	frappe.db.set_single_value("Xero Settings", "enabled", 0)
 	frappe.db.commit()
 	started = now()
-	customers = [make_customer(f"XB Customer {i:05d}") for i in range(args.customers)]
+	sales = ensure_side(
+		frappe,
+		"Sales Invoice",
+		[make_customer(f"XB Customer {i:05d}") for i in range(args.customers)],
+		make_sales_invoice,
+		args.invoices,
+		args.payments,
+	)
+	purchases = ensure_side(
+		frappe,
+		"Purchase Invoice",
+		[make_supplier(f"XB Supplier {i:05d}") for i in range(args.suppliers)],
+		make_purchase_invoice,
+		args.purchase_invoices,
+		args.purchase_payments,
+	)
+	print(f"Documents ready in {now() - started:.0f} s")
+	return {
+		"Customer": sales["parties"],
+		"Supplier": purchases["parties"],
+		"Sales Invoice": sales["invoices"],
+		"Purchase Invoice": purchases["invoices"],
+		"Payment Entry": sales["payments"] + purchases["payments"],
+	}
+
+
+def ensure_side(frappe, doctype, parties, make_invoice, invoice_count, payment_count) -> dict[str, list]:
+	"""One side's tagged invoices and the payments made against them, topped up to the counts asked."""
+	from xero_integration.testing import make_payment
+
 	frappe.db.commit()
 	invoices = frappe.get_all(
-		"Sales Invoice", filters={"remarks": BENCH_TAG, "docstatus": 1}, pluck="name", order_by="creation"
+		doctype, filters={"remarks": BENCH_TAG, "docstatus": 1}, pluck="name", order_by="creation"
 	)
-	for i in range(len(invoices), args.invoices):
-		invoice = make_sales_invoice(
-			customers[i % len(customers)],
+	for i in range(len(invoices), invoice_count):
+		invoice = make_invoice(
+			parties[i % len(parties)],
 			lines=((1 + i % 3, 10 + i % 97), (2, 4.99)),
 			tax_rate=15,
 			remarks=BENCH_TAG,
@@ -65,14 +106,14 @@ def ensure_documents(frappe, args) -> dict[str, list[str]]:
 		if i % 100 == 0:
 			frappe.db.commit()
 	frappe.db.commit()
-	invoices = invoices[: args.invoices]
+	invoices = invoices[:invoice_count]
 	# Payments already made against these invoices (ERPNext rewrites a Payment Entry's remarks, so they
 	# are found through their references).
 	payments = sorted(
 		set(
 			frappe.get_all(
 				"Payment Entry Reference",
-				filters={"reference_name": ("in", invoices), "docstatus": 1},
+				filters={"reference_name": ("in", invoices or [""]), "docstatus": 1},
 				pluck="parent",
 			)
 		)
@@ -83,21 +124,18 @@ def ensure_documents(frappe, args) -> dict[str, list[str]]:
 		)
 	)
 	for name in invoices:
-		if len(payments) >= args.payments:
+		if len(payments) >= payment_count:
 			break
 		if name in paid:
 			continue
-		payment = make_payment(frappe.get_doc("Sales Invoice", name), 5)
-		payments.append(payment.name)
+		payments.append(make_payment(frappe.get_doc(doctype, name), 5).name)
 		if len(payments) % 100 == 0:
 			frappe.db.commit()
 	frappe.db.commit()
-	print(f"Documents ready in {now() - started:.0f} s")
-	# The customers the pushed invoices name (reused invoices may name customers of an earlier run).
-	customers = sorted(
-		set(frappe.get_all("Sales Invoice", filters={"name": ("in", invoices)}, pluck="customer"))
-	)
-	return {"Customer": customers, "Sales Invoice": invoices, "Payment Entry": payments[: args.payments]}
+	party_field = "customer" if doctype == "Sales Invoice" else "supplier"
+	# The parties the pushed invoices name (reused invoices may name parties of an earlier run).
+	named = set(frappe.get_all(doctype, filters={"name": ("in", invoices or [""])}, pluck=party_field))
+	return {"parties": sorted(named), "invoices": invoices, "payments": payments[:payment_count]}
 
 
 def push(frappe, args, documents, batch_size: int, time_scale: float) -> dict:
@@ -105,22 +143,17 @@ def push(frappe, args, documents, batch_size: int, time_scale: float) -> dict:
 
 	from xero_integration.core.batching import STAGE_ORDER
 	from xero_integration.sync import outbox
-	from xero_integration.testing import ABBR, EmulatedXero
+	from xero_integration.testing import EmulatedXero, tax_mappings
 
 	xero = EmulatedXero(time_scale=time_scale).start()
 	tenant = xero.tenants[0]
 	xero.connect()
-	xero.link_company(
-		tenant,
-		tax_mappings=[
-			{"erpnext_tax_type": "Account", "erpnext_tax": f"Sales Tax - {ABBR}", "xero_tax_type": "OUTPUT2"}
-		],
-	)
+	xero.link_company(tenant, tax_mappings=tax_mappings())
 	update_site_config("xero_batch_size", batch_size)
 	# The same rows the doc_events would have written, without re-submitting the documents.
-	for doctype, xero_object, _method, _path in OBJECTS:
+	for xero_object, _method, _path, doctypes in OBJECTS:
 		operation = "create" if xero_object == "Payment" else "upsert"
-		for name in documents[doctype]:
+		for reference_doctype, name in ((d, name) for d in doctypes for name in documents[d]):
 			frappe.get_doc(
 				{
 					"doctype": "Xero Outbox",
@@ -128,7 +161,7 @@ def push(frappe, args, documents, batch_size: int, time_scale: float) -> dict:
 					"object_type": xero_object,
 					"operation": operation,
 					"stage": STAGE_ORDER[(xero_object, operation)],
-					"reference_doctype": doctype,
+					"reference_doctype": reference_doctype,
 					"reference_name": name,
 					"status": outbox.PENDING,
 				}
@@ -151,11 +184,11 @@ def push(frappe, args, documents, batch_size: int, time_scale: float) -> dict:
 		"throttled": sum(emulator.rate_limited_count.values()),
 		"attention": frappe.db.count("Xero Outbox", {"status": outbox.NEEDS_ATTENTION}),
 	}
-	for doctype, xero_object, method, path in OBJECTS:
+	for xero_object, method, path, doctypes in OBJECTS:
 		result["objects"].append(
 			{
 				"object": xero_object,
-				"documents": len(documents[doctype]),
+				"documents": sum(len(documents[doctype]) for doctype in doctypes),
 				"calls": emulator.call_count(method, path),
 				"seconds": stage_seconds.get(xero_object, 0.0),
 			}
