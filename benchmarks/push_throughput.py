@@ -60,31 +60,42 @@ def ensure_documents(frappe, args) -> dict[str, list[str]]:
 	ensure_company()
 	frappe.db.set_single_value("Xero Settings", "enabled", 0)
 	frappe.db.commit()
+	sides = (
+		(
+			"Customer",
+			make_customer,
+			"Sales Invoice",
+			make_sales_invoice,
+			args.customers,
+			args.invoices,
+			args.payments,
+		),
+		(
+			"Supplier",
+			make_supplier,
+			"Purchase Invoice",
+			make_purchase_invoice,
+			args.suppliers,
+			args.purchase_invoices,
+			args.purchase_payments,
+		),
+	)
 	started = now()
-	sales = ensure_side(
-		frappe,
-		"Sales Invoice",
-		[make_customer(f"XB Customer {i:05d}") for i in range(args.customers)],
-		make_sales_invoice,
-		args.invoices,
-		args.payments,
-	)
-	purchases = ensure_side(
-		frappe,
-		"Purchase Invoice",
-		[make_supplier(f"XB Supplier {i:05d}") for i in range(args.suppliers)],
-		make_purchase_invoice,
-		args.purchase_invoices,
-		args.purchase_payments,
-	)
+	documents: dict[str, list[str]] = {"Payment Entry": []}
+	for party_doctype, make_party, invoice_doctype, make_invoice, parties, invoices, payments in sides:
+		side = ensure_side(
+			frappe,
+			invoice_doctype,
+			[make_party(f"XB {party_doctype} {i:05d}") for i in range(parties)],
+			make_invoice,
+			invoices,
+			payments,
+		)
+		documents[party_doctype] = side["parties"]
+		documents[invoice_doctype] = side["invoices"]
+		documents["Payment Entry"] += side["payments"]
 	print(f"Documents ready in {now() - started:.0f} s")
-	return {
-		"Customer": sales["parties"],
-		"Supplier": purchases["parties"],
-		"Sales Invoice": sales["invoices"],
-		"Purchase Invoice": purchases["invoices"],
-		"Payment Entry": sales["payments"] + purchases["payments"],
-	}
+	return documents
 
 
 def ensure_side(frappe, doctype, parties, make_invoice, invoice_count, payment_count) -> dict[str, list]:
