@@ -71,8 +71,10 @@ def save_links(organisation: str, entries: list[dict]) -> None:
 		(row.reference_doctype, row.reference_name, row.xero_object): row.name
 		for row in frappe.get_all(
 			"Xero Document Link",
+			# Every column of the unique index's prefix, so that it is a look-up, not a scan of them all.
 			filters={
 				"organisation": organisation,
+				"reference_doctype": ("in", list({entry["reference_doctype"] for entry in entries})),
 				"reference_name": ("in", list({entry["reference_name"] for entry in entries})),
 			},
 			fields=["name", "reference_doctype", "reference_name", "xero_object"],

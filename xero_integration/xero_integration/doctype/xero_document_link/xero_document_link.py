@@ -13,3 +13,5 @@ def on_doctype_update():
 		["organisation", "reference_doctype", "reference_name", "xero_object"],
 		constraint_name="unique_document_object",
 	)
+	# A document's links in every organisation (its form, a party's later edits) without scanning them all.
+	frappe.db.add_index("Xero Document Link", ["reference_doctype", "reference_name"])
