@@ -22,7 +22,7 @@ def main():
 	parser.add_argument("--payments", type=int, default=None, help="default: half the invoices")
 	parser.add_argument("--contacts", type=int, default=None, help="default: a tenth of the invoices")
 	parser.add_argument(
-		"--skip-baseline", action="store_true", help="no plain ERPNext insert (halves a large run's time)"
+		"--skip-baseline", action="store_true", help="no plain ERPNext insert and submit to compare with"
 	)
 	parser.add_argument(
 		"--baseline-every", type=int, default=1, help="insert every n-th invoice and payment in the baseline"
@@ -171,7 +171,7 @@ def created_names(frappe, tenant) -> dict[str, list[str]]:
 def compare_with_plain_insert(frappe, tenant, every: int) -> None:
 	"""Seconds per document, the app's import against ERPNext's own insert and submit, per doctype.
 
-	ERPNext slows down as its tables grow (on 2 cores: 160 invoices a minute at first, 75 at 10,000),
+	ERPNext slows down as its tables grow (on 2 cores: 153 invoices a minute at first, 82 at 10,000),
 	so both are measured at the size the import ended at: the app over its last thousand documents of
 	each doctype, the plain insert right after it."""
 	names = created_names(frappe, tenant)

@@ -86,6 +86,7 @@ def ensure_documents(frappe, args) -> dict[str, list[str]]:
 		side = ensure_side(
 			frappe,
 			invoice_doctype,
+			party_doctype,
 			[make_party(f"XB {party_doctype} {i:05d}") for i in range(parties)],
 			make_invoice,
 			invoices,
@@ -98,7 +99,9 @@ def ensure_documents(frappe, args) -> dict[str, list[str]]:
 	return documents
 
 
-def ensure_side(frappe, doctype, parties, make_invoice, invoice_count, payment_count) -> dict[str, list]:
+def ensure_side(
+	frappe, doctype, party_doctype, parties, make_invoice, invoice_count, payment_count
+) -> dict[str, list]:
 	"""One side's tagged invoices and the payments made against them, topped up to the counts asked."""
 	from xero_integration.testing import make_payment
 
@@ -143,9 +146,10 @@ def ensure_side(frappe, doctype, parties, make_invoice, invoice_count, payment_c
 		if len(payments) % 100 == 0:
 			frappe.db.commit()
 	frappe.db.commit()
-	party_field = "customer" if doctype == "Sales Invoice" else "supplier"
 	# The parties the pushed invoices name (reused invoices may name parties of an earlier run).
-	named = set(frappe.get_all(doctype, filters={"name": ("in", invoices or [""])}, pluck=party_field))
+	named = set(
+		frappe.get_all(doctype, filters={"name": ("in", invoices or [""])}, pluck=party_doctype.lower())
+	)
 	return {"parties": sorted(named), "invoices": invoices, "payments": payments[:payment_count]}
 
 
