@@ -307,6 +307,7 @@ class XeroTestCase(FrappeTestCase):
 	def setUpClass(cls):
 		super().setUpClass()
 		ensure_company()
+		ensure_item()  # tests map it before any invoice would create it
 		cls.xero = EmulatedXero(time_scale=cls.time_scale, limits=cls.limits).start(cls.organisations)
 		cls.emulator = cls.xero.emulator
 		cls.tenant = cls.xero.tenants[0]
