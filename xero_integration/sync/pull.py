@@ -939,13 +939,41 @@ class Applier:
 		return found[0].reference_doctype, found[0].reference_name
 
 	def payment_entry(self, mapped: dict, doctype: str, name: str):
-		from erpnext.accounts.doctype.payment_entry.payment_entry import get_payment_entry
+		"""The Payment Entry, built from the paid document's own party and accounts and submitted.
 
-		amount = abs(flt(mapped["references"][0]["allocated_amount"], 2))
+		Not with get_payment_entry: that computes the party's and both accounts' balances at today's
+		date, which ERPNext's validate then keeps. Built here, validate computes them once, at the
+		payment's own date; those sums over the ledger are most of a payment's cost in a large import."""
+		from erpnext.accounts.doctype.payment_entry.payment_entry import (
+			set_party_account,
+			set_party_account_currency,
+			update_accounting_dimensions,
+		)
+
+		invoice = frappe.get_doc(doctype, name)
+		allocated = flt(mapped["references"][0]["allocated_amount"], 2)
+		outstanding = flt(invoice.outstanding_amount, 2)
+		if not outstanding or (outstanding > 0) != (allocated > 0):
+			raise NeedsAttention(
+				_("{0} {1} has nothing outstanding to pay in ERPNext.").format(doctype, name)
+			)
+		party_type = mapped["party_type"]
+		party_account = set_party_account(doctype, name, invoice, party_type)
 		bank = mapped.get("paid_to") or mapped.get("paid_from")
-		entry = get_payment_entry(doctype, name, party_amount=amount, bank_account=bank)
+		receive = mapped["payment_type"] == "Receive"
+		entry = frappe.new_doc("Payment Entry")
 		entry.update(
 			{
+				"payment_type": mapped["payment_type"],
+				"company": invoice.company,
+				"cost_center": invoice.get("cost_center"),
+				"party_type": party_type,
+				"party": invoice.get(frappe.scrub(party_type)),
+				"paid_from": party_account if receive else bank,
+				"paid_to": bank if receive else party_account,
+				f"paid_{'from' if receive else 'to'}_account_currency": set_party_account_currency(
+					doctype, party_account, invoice
+				),
 				"posting_date": mapped["posting_date"],
 				"reference_no": mapped["reference_no"],
 				"reference_date": mapped["reference_date"],
@@ -955,12 +983,19 @@ class Applier:
 				"target_exchange_rate": flt(mapped["target_exchange_rate"], 9),
 			}
 		)
-		entry.references = [ref for ref in entry.references if ref.reference_name == name]
-		if not entry.references:
-			raise NeedsAttention(
-				_("{0} {1} has nothing outstanding to pay in ERPNext.").format(doctype, name)
-			)
-		entry.references[0].allocated_amount = flt(mapped["references"][0]["allocated_amount"], 2)
+		entry.append(
+			"references",
+			{
+				"reference_doctype": doctype,
+				"reference_name": name,
+				"due_date": invoice.get("due_date"),
+				"bill_no": invoice.get("bill_no"),
+				"total_amount": invoice.grand_total,
+				"outstanding_amount": outstanding,
+				"allocated_amount": allocated,
+			},
+		)
+		update_accounting_dimensions(entry, invoice)
 		entry.flags.from_xero = True
 		entry.insert(ignore_permissions=True)
 		entry.submit()

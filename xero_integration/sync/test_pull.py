@@ -245,6 +245,67 @@ class TestPull(InboundTestCase):
 		self.assertEqual(flt(frappe.db.get_value("Sales Invoice", doc.name, "outstanding_amount"), 2), 100.0)
 		self.assertFalse(frappe.db.exists("Xero Outbox", {"reference_name": removed.name}))
 
+	def test_a_bill_payment_and_a_credit_note_refund_are_paid_out_of_the_bank(self):
+		supplier = self.contact("Paid Supplier")
+		bill = self.invoice(supplier, [(1, 200, "400", "INPUT2")], number="PBILL", type_="ACCPAY")  # 230.00
+		bill_payment = self.payment(bill, 100)
+		customer = self.contact("Refunded Buyer")
+		note = self.xero.create_in_xero(
+			self.tenant,
+			"CreditNotes",
+			{
+				"Type": "ACCRECCREDIT",
+				"Contact": {"ContactID": customer["ContactID"]},
+				"CreditNoteNumber": f"RCN-{self.run_id}",
+				"Status": "AUTHORISED",
+				"LineAmountTypes": "Exclusive",
+				"LineItems": [
+					{
+						"Description": "Refund",
+						"Quantity": 1,
+						"UnitAmount": 40,
+						"AccountCode": "200",
+						"TaxType": "OUTPUT2",
+					}
+				],
+			},
+		)  # 46.00
+		refund = self.xero.create_in_xero(
+			self.tenant,
+			"Payments",
+			{
+				"CreditNote": {"CreditNoteID": note["CreditNoteID"]},
+				"Account": {"Code": "090"},
+				"Date": nowdate(),
+				"Amount": 46,
+			},
+		)
+		self.pull()
+
+		purchase = self.document_of("Invoice", bill["InvoiceID"], "Purchase Invoice")
+		self.assertEqual(flt(purchase.outstanding_amount, 2), 130.0)
+		paid = self.document_of("Payment", bill_payment["PaymentID"], "Payment Entry")
+		self.assertEqual(
+			(paid.payment_type, paid.party_type, paid.party), ("Pay", "Supplier", purchase.supplier)
+		)
+		self.assertEqual(
+			self.ledger(paid.name),
+			{f"Creditors - {ABBR}": Decimal("100.00"), f"Cash - {ABBR}": Decimal("-100.00")},
+		)
+
+		credit = self.document_of("CreditNote", note["CreditNoteID"], "Sales Invoice")
+		self.assertEqual(flt(frappe.db.get_value("Sales Invoice", credit.name, "outstanding_amount"), 2), 0.0)
+		refunded = self.document_of("Payment", refund["PaymentID"], "Payment Entry")
+		self.assertEqual((refunded.payment_type, refunded.party), ("Pay", credit.customer))
+		self.assertEqual(
+			[(r.reference_name, flt(r.allocated_amount, 2)) for r in refunded.references],
+			[(credit.name, -46.0)],
+		)
+		self.assertEqual(
+			self.ledger(refunded.name),
+			{f"Debtors - {ABBR}": Decimal("46.00"), f"Cash - {ABBR}": Decimal("-46.00")},
+		)
+
 	def test_a_contact_edited_in_xero_updates_the_customer_its_contact_and_address(self):
 		def details(name, email, mobile, street, city):
 			return {
