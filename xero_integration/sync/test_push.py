@@ -39,6 +39,23 @@ class TestOutbox(PushTestCase):
 		self.assertFalse(frappe.db.exists("Xero Outbox", {"reference_name": invoice.name}))
 		self.assertFalse(frappe.db.exists("Sales Invoice", invoice.name))
 
+	def test_every_committed_submit_queues_a_drain_and_a_rolled_back_one_does_not_hold_it_back(self):
+		customer = make_customer("Drain Customer")
+		frappe.db.commit()
+		with patch.object(frappe, "enqueue") as enqueue:
+			make_sales_invoice(customer)  # queues the customer and the invoice: one drain
+			self.assertEqual(enqueue.call_count, 1)
+			frappe.db.rollback()
+			make_sales_invoice(customer)
+			self.assertEqual(enqueue.call_count, 2)
+			frappe.db.commit()
+			make_sales_invoice(customer)
+			self.assertEqual(enqueue.call_count, 3)
+			frappe.db.commit()
+		drains = {call.kwargs["job_id"] for call in enqueue.call_args_list}
+		self.assertEqual(drains, {f"xero_integration:drain:{self.tenant}"})
+		self.assertTrue(all(call.kwargs["enqueue_after_commit"] for call in enqueue.call_args_list))
+
 	def test_no_call_to_xero_inside_the_submit(self):
 		customer = make_customer("Quiet Customer")
 		calls = len(self.emulator.calls)
