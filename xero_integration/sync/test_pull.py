@@ -124,6 +124,29 @@ class InboundTestCase(FrappeTestCase):
 			},
 		)
 
+	def credit_note(self, contact: dict, amount, *, number: str, description: str) -> dict:
+		"""A sales credit note of one line, exclusive of GST."""
+		return self.xero.create_in_xero(
+			self.tenant,
+			"CreditNotes",
+			{
+				"Type": "ACCRECCREDIT",
+				"Contact": {"ContactID": contact["ContactID"]},
+				"CreditNoteNumber": f"{number}-{self.run_id}",
+				"Status": "AUTHORISED",
+				"LineAmountTypes": "Exclusive",
+				"LineItems": [
+					{
+						"Description": description,
+						"Quantity": 1,
+						"UnitAmount": amount,
+						"AccountCode": "200",
+						"TaxType": "OUTPUT2",
+					}
+				],
+			},
+		)
+
 	def payment(self, invoice: dict, amount) -> dict:
 		return self.xero.create_in_xero(
 			self.tenant,
@@ -250,26 +273,7 @@ class TestPull(InboundTestCase):
 		bill = self.invoice(supplier, [(1, 200, "400", "INPUT2")], number="PBILL", type_="ACCPAY")  # 230.00
 		bill_payment = self.payment(bill, 100)
 		customer = self.contact("Refunded Buyer")
-		note = self.xero.create_in_xero(
-			self.tenant,
-			"CreditNotes",
-			{
-				"Type": "ACCRECCREDIT",
-				"Contact": {"ContactID": customer["ContactID"]},
-				"CreditNoteNumber": f"RCN-{self.run_id}",
-				"Status": "AUTHORISED",
-				"LineAmountTypes": "Exclusive",
-				"LineItems": [
-					{
-						"Description": "Refund",
-						"Quantity": 1,
-						"UnitAmount": 40,
-						"AccountCode": "200",
-						"TaxType": "OUTPUT2",
-					}
-				],
-			},
-		)  # 46.00
+		note = self.credit_note(customer, 40, number="RCN", description="Refund")  # 46.00
 		refund = self.xero.create_in_xero(
 			self.tenant,
 			"Payments",

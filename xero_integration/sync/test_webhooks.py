@@ -217,26 +217,7 @@ class TestProcessing(WebhookTestCase):
 	def test_a_credit_note_raised_in_xero_becomes_a_return(self):
 		contact = self.contact("Credited Buyer")
 		invoice = self.invoice(contact, [(2, 40, "200", "OUTPUT2")], number="CRI")  # 92.00
-		note = self.xero.create_in_xero(
-			self.tenant,
-			"CreditNotes",
-			{
-				"Type": "ACCRECCREDIT",
-				"Contact": {"ContactID": contact["ContactID"]},
-				"CreditNoteNumber": f"CN-{self.run_id}",
-				"Status": "AUTHORISED",
-				"LineAmountTypes": "Exclusive",
-				"LineItems": [
-					{
-						"Description": "Returned",
-						"Quantity": 1,
-						"UnitAmount": 40,
-						"AccountCode": "200",
-						"TaxType": "OUTPUT2",
-					}
-				],
-			},
-		)
+		note = self.credit_note(contact, 40, number="CN", description="Returned")
 		self.deliver()
 		self.process()
 		credit = self.document_of("CreditNote", note["CreditNoteID"], "Sales Invoice")
