@@ -34,8 +34,8 @@ BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS = 5, 3600
 def enqueue(organisation: str, object_type: str, operation: str, doctype: str, name: str) -> str | None:
 	"""Queue one piece of work unless the same work is already waiting; returns the row name.
 
-	This runs inside the user's submit, so it costs two indexed statements: the look-up, then an insert
-	or (for a row held back or needing attention) an update."""
+	This runs inside the user's submit, so it is kept to an indexed look-up, then an insert (named from
+	the sequence) or, for a row held back or needing attention, an update."""
 	if (object_type, operation) not in STAGE_ORDER:
 		raise ValueError(f"Unknown outbox work {object_type} {operation}")
 	waiting = frappe.db.get_value(

@@ -941,9 +941,10 @@ class Applier:
 	def payment_entry(self, mapped: dict, doctype: str, name: str):
 		"""The Payment Entry, built from the paid document's own party and accounts and submitted.
 
-		Not with get_payment_entry: that computes the party's and both accounts' balances at today's
-		date, which ERPNext's validate then keeps. Built here, validate computes them once, at the
-		payment's own date; those sums over the ledger are most of a payment's cost in a large import."""
+		Not with get_payment_entry: it computes the party's and both accounts' balances at today's date
+		(validate keeps them) and carries its own guesses (the company's default bank account, open
+		payment requests, early-payment discounts). Built here, validate computes the balances at the
+		payment's own date. It costs the same: both compute them once (see README, Benchmarks)."""
 		from erpnext.accounts.doctype.payment_entry.payment_entry import (
 			set_party_account,
 			set_party_account_currency,
