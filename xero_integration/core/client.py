@@ -82,6 +82,9 @@ class XeroClient:
 		self.timeout = timeout
 		self._token_provider = token_provider
 		self._access_token = None
+		# Called before every request is sent (after waiting for the rate limiter): e.g. the drain
+		# renewing its lock, or stopping when it has lost it.
+		self.before_request: Callable[[], None] | None = None
 		api_client = ApiClient(
 			sdk_configuration(OAuth2Token()),
 			oauth2_token_getter=self._sdk_token,
@@ -142,6 +145,8 @@ class XeroClient:
 			except RateLimitWait as e:
 				raise XeroRateLimited(str(e), retry_after=e.wait_seconds, problem=e.reason, status=None)
 		try:
+			if self.before_request:
+				self.before_request()
 			self.calls += 1
 			data, status, headers = method(
 				*args,

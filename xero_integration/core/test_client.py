@@ -141,3 +141,23 @@ def test_daily_budget_is_reported_not_waited_for(emulator_factory, limiter_for):
 		client.call("get_organisations")
 	assert paused.value.problem == "day"
 	assert emulator.call_count("GET", "/api.xro/2.0/Organisation") == 3
+
+
+def test_a_hook_runs_before_every_request_and_can_stop_it(emulator, tenant_id):
+	client, _tokens = make_client(emulator, tenant_id)
+	seen = []
+	client.before_request = lambda: seen.append(emulator.call_count(path_prefix="/api.xro/"))
+	client.call("get_organisations")
+	client.call("get_contacts")
+	assert seen == [0, 1]
+
+	class Stop(Exception):
+		pass
+
+	def stop():
+		raise Stop
+
+	client.before_request = stop
+	with pytest.raises(Stop):
+		client.call("update_or_create_contacts", contacts("Never Sent"), summarize_errors=False)
+	assert not emulator.org(tenant_id).contacts

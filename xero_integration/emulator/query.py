@@ -10,14 +10,17 @@ from .xerojson import parse_date, parse_ms_timestamp
 MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 100
 
-_COMPARISON = re.compile(r"^(?P<field>[A-Za-z][\w.]*)\s*(?P<op>==|!=|>=|<=|>|<)\s*(?P<value>.+)$")
+_COMPARISON = re.compile(r"^(?P<field>[A-Za-z][\w.]*)\s*(?P<op>==|!=|>=|<=|>|<)\s*(?P<value>.+)$", re.DOTALL)
+# A string literal as Dynamic LINQ (Xero's `where`) reads it: double quotes, a quote inside written twice.
+_STRING = r'"(?:[^"]|"")*"'
 _METHOD_CALL = re.compile(
-	r'^(?P<field>[A-Za-z][\w.]*)\.(?P<method>Contains|StartsWith|EndsWith)\("(?P<value>[^"]*)"\)$'
+	rf"^(?P<field>[A-Za-z][\w.]*)\.(?P<method>Contains|StartsWith|EndsWith)\((?P<value>{_STRING})\)$",
+	re.DOTALL,
 )
-_GUID = re.compile(r'^Guid\("(?P<value>[0-9a-fA-F-]{36})"\)$')
+_GUID = re.compile(r'^Guid\("(?P<value>[0-9a-fA-F-]{36})"\)$', re.IGNORECASE)
 _DATETIME = re.compile(r"^DateTime\((?P<y>\d{4}),\s*(?P<m>\d{1,2}),\s*(?P<d>\d{1,2})\)$")
-_AND = re.compile(r"\s+AND\s+|\s*&&\s*", re.IGNORECASE)
-_OR = re.compile(r"\s+OR\s+|\s*\|\|\s*", re.IGNORECASE)
+# Outside string literals: the joiners of clauses.
+_TOKENS = re.compile(rf"(?P<string>{_STRING})|(?P<and>\s+AND\s+|&&)|(?P<or>\s+OR\s+|\|\|)", re.IGNORECASE)
 
 
 class QueryError(ValueError):
@@ -26,10 +29,25 @@ class QueryError(ValueError):
 
 def compile_where(where: str):
 	"""A predicate over Xero JSON objects for clauses joined by AND."""
-	if _OR.search(where):
-		raise QueryError("OR is not supported by the emulator's where filter; use Statuses/IDs parameters")
-	clauses = [_compile_clause(part.strip()) for part in _AND.split(where.strip()) if part.strip()]
+	clauses = [_compile_clause(part) for part in _split_clauses(where) if part.strip()]
 	return lambda obj: all(clause(obj) for clause in clauses)
+
+
+def _split_clauses(where: str) -> list[str]:
+	"""The clauses of `where` joined by AND / &&; joiners inside string literals are text."""
+	parts, start = [], 0
+	for token in _TOKENS.finditer(where):
+		if token["or"]:
+			raise QueryError(
+				"OR is not supported by the emulator's where filter; use Statuses/IDs parameters"
+			)
+		if token["and"]:
+			parts.append(where[start : token.start()])
+			start = token.end()
+	parts.append(where[start:])
+	if where.count('"') % 2:
+		raise QueryError(f"Unterminated string literal in the where clause: {where}")
+	return parts
 
 
 def _compile_clause(text: str):
@@ -38,7 +56,7 @@ def _compile_clause(text: str):
 		text = text[1:-1].strip()
 	call = _METHOD_CALL.match(text)
 	if call:
-		needle = call["value"].lower()
+		needle = _string_value(call["value"]).lower()
 		method = {"Contains": str.__contains__, "StartsWith": str.startswith, "EndsWith": str.endswith}[
 			call["method"]
 		]
@@ -67,9 +85,15 @@ def _compile_clause(text: str):
 	return clause
 
 
+def _string_value(literal: str) -> str:
+	return literal[1:-1].replace('""', '"')
+
+
 def _literal(text: str):
-	if len(text) >= 2 and text[0] == text[-1] == '"':
-		return text[1:-1].lower()
+	if re.fullmatch(_STRING, text):
+		return _string_value(text).lower()
+	if text.startswith('"'):
+		raise QueryError(f"Unable to parse the where value: {text}")
 	if text in ("true", "false"):
 		return text == "true"
 	if text == "null":

@@ -122,9 +122,13 @@ class XeroEmulator:
 		self._limiter = RateLimiter(self.limits, self.clock)
 		self._fault_injector = FaultInjector()
 		self._down = False
+		# Called with (method, resource path) as each accounting request arrives: what a test does
+		# while Xero is busy with a request (another drain taking a lock, a bookkeeper's edit).
+		self.on_request: list = []
 		self._pending_events: dict[str, list[dict]] = defaultdict(list)
 		self._event_sequence = 0
 		self._idempotency: dict[tuple, _IdempotentAnswer] = {}
+		self.idempotent_replays = 0  # requests answered with an earlier answer of the same key
 		self._stopping = threading.Event()
 		self._server = None
 		self._thread: threading.Thread | None = None
@@ -336,6 +340,9 @@ class XeroEmulator:
 		accounting = request.path.lower().startswith(ACCOUNTING_PREFIX.lower())
 		resource_path = request.path[len(ACCOUNTING_PREFIX) :] if accounting else request.path
 		call = {"tenant": None, "template": request.path}
+		if accounting:
+			for hook in list(self.on_request):
+				hook(request.method, resource_path)
 		try:
 			response = self._gate(request, accounting, resource_path, call)
 		except api.ApiError as error:
@@ -484,6 +491,7 @@ class XeroEmulator:
 				"The Idempotency-Key has already been used for a different request", 10, "ValidationException"
 			)
 		first = earlier.response
+		self.idempotent_replays += 1
 		return Response(first.get_data(), first.status_code, dict(first.headers))
 
 	def _connections(self, request: Request, grant, call: dict) -> Response:

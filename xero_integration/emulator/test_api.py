@@ -11,6 +11,7 @@ import urllib3
 from xero_python.accounting import Contact, Contacts, Invoice, Invoices, LineItem
 from xero_python.exceptions import HTTPStatusException, NotFoundException
 
+from ..core.where import equals
 from .faults import Faults
 from .sdk import sdk_client
 
@@ -88,6 +89,21 @@ def test_pages_filters_and_if_modified_since(emulator, xero, tenant_id):
 	)
 	changed = xero.accounting.get_contacts(tenant_id, if_modified_since=since)
 	assert [c.name for c in changed.contacts] == ["Customer 1"]
+
+
+def test_where_reads_quotes_written_twice_and_joiners_inside_text(emulator, xero, tenant_id):
+	odd = ['Shop "North"', "Smith && Sons", "Plain"]
+	xero.accounting.create_contacts(
+		tenant_id, Contacts(contacts=[Contact(name=n, contact_number=f"Q{i}") for i, n in enumerate(odd)])
+	)
+	for name in odd:
+		where = equals("Name", name)
+		assert [c.name for c in xero.accounting.get_contacts(tenant_id, where=where).contacts] == [name]
+	found = xero.accounting.get_contacts(tenant_id, where=f'{equals("Name", odd[1])} AND ContactNumber=="Q1"')
+	assert [c.name for c in found.contacts] == [odd[1]]
+	# Unescaped, the quote ends the literal early: Xero refuses the request.
+	refused = raw(emulator, xero, tenant_id, "GET", "/Contacts", params={"where": 'Name=="Shop "North""'})
+	assert refused.status_code == 400
 
 
 def test_invoice_filters_and_unpaged_lists_without_line_items(xero, tenant_id):

@@ -105,6 +105,7 @@ def test_idempotent_replay_writes_once_and_a_changed_body_is_refused(emulator, x
 	replay = create("Acme Ltd")
 	assert replay.contact_id == first.contact_id
 	assert len(emulator.org(tenant_id).contacts) == 1
+	assert emulator.idempotent_replays == 1
 
 	with pytest.raises(AccountingBadRequestException):
 		create("Another Ltd")
