@@ -283,6 +283,43 @@ def make_payment(invoice, amount=None, *, submit=True):
 	return payment
 
 
+def make_user(email: str, *roles: str) -> str:
+	"""A Desk user with these roles (a clerk, a bookkeeper), for tests that act as people do."""
+	if not frappe.db.exists("User", email):
+		frappe.get_doc(
+			{
+				"doctype": "User",
+				"email": email,
+				"first_name": email.split("@")[0],
+				"send_welcome_email": 0,
+				"roles": [{"role": role} for role in roles],
+			}
+		).insert(ignore_permissions=True)
+	else:
+		frappe.get_doc("User", email).add_roles(*roles)
+	frappe.db.commit()
+	return email
+
+
+def clerk() -> str:
+	"""An accounts clerk: submits, cancels and amends invoices and payments; no Xero role."""
+	return make_user("xero-test-clerk@example.com", "Accounts User")
+
+
+def xero_manager() -> str:
+	return make_user("xero-test-manager@example.com", "Accounts User", "Xero Manager")
+
+
+def amend(doc):
+	"""What the Amend button does after a cancel: a new draft named -1, then submitted."""
+	amended = frappe.copy_doc(doc)
+	amended.docstatus = 0
+	amended.amended_from = doc.name
+	amended.insert()
+	amended.submit()
+	return amended
+
+
 def read_organisation(tenant_id: str) -> None:
 	"""A background job for the token-race test: one authenticated call, as any sync job makes."""
 	connection.client_for(tenant_id).call("get_organisations")
@@ -359,3 +396,14 @@ class XeroTestCase(FrappeTestCase):
 		expected = Decimal(str(flt(invoice.rounded_total or invoice.grand_total, 2)))
 		self.assertEqual(Decimal(str(xero["Total"])), expected, invoice.name)
 		return xero
+
+
+def submit_slowly(customer: str, rate: float, hold_seconds: float) -> None:
+	"""`bench execute` target: a clerk's submit whose transaction stays open a while before commit, so
+	that two of them overlap."""
+	import time
+
+	frappe.set_user("Administrator")
+	make_sales_invoice(customer, lines=((1, rate),))
+	time.sleep(hold_seconds)
+	frappe.db.commit()
