@@ -5,6 +5,7 @@ Imported by tests and benchmarks inside a bench (it needs frappe); never by the 
 
 import os
 import random
+import socket
 import sys
 from decimal import Decimal
 from urllib.parse import parse_qs, urlparse
@@ -28,6 +29,12 @@ URL_KEYS = ("xero_login_url", "xero_identity_url", "xero_api_url")
 
 def sites_path() -> str:
 	return os.path.join(frappe.utils.get_bench_path(), "sites")
+
+
+def free_port() -> int:
+	with socket.socket() as probe:
+		probe.bind(("127.0.0.1", 0))
+		return probe.getsockname()[1]
 
 
 def bench_command(*args) -> list[str]:

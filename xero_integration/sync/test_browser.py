@@ -19,7 +19,7 @@ import requests
 from frappe.utils.password import update_password
 
 from xero_integration.sync.test_desk import ACCOUNTS_USER, XERO_MANAGER, DeskTestCase
-from xero_integration.testing import bench_command, make_customer, make_sales_invoice, sites_path
+from xero_integration.testing import bench_command, free_port, make_customer, make_sales_invoice, sites_path
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -48,12 +48,6 @@ def sync_playwright():
 			f"Browser test skipped: no Chromium at {CHROMIUM} (apt-get install -y chromium)."
 		)
 	return sync_playwright
-
-
-def free_port() -> int:
-	with socket.socket() as probe:
-		probe.bind(("127.0.0.1", 0))
-		return probe.getsockname()[1]
 
 
 def default_site() -> str:

@@ -14,9 +14,17 @@ from frappe.utils import flt
 from xero_integration.core.webhook import sign
 from xero_integration.sync import push, webhooks
 from xero_integration.sync.test_pull import InboundTestCase
-from xero_integration.testing import ABBR, bench_command, make_customer, make_sales_invoice, sites_path
+from xero_integration.testing import (
+	ABBR,
+	bench_command,
+	free_port,
+	make_customer,
+	make_sales_invoice,
+	sites_path,
+)
 
-PORT = 8005
+# A port of its own: benches side by side on one machine each serve their own site.
+PORT = free_port()
 URL = f"http://127.0.0.1:{PORT}/api/method/xero_integration.api.webhook"
 
 
