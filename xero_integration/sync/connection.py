@@ -8,6 +8,7 @@ token after taking it: the first worker refreshes, the others find a fresh token
 
 import json
 import time
+from contextlib import contextmanager
 
 import frappe
 from frappe import _
@@ -16,7 +17,9 @@ from frappe.utils.password import decrypt, get_decrypted_password, set_encrypted
 
 from xero_integration.core import oauth
 from xero_integration.core.client import XeroClient
+from xero_integration.core.errors import XeroAuthError, XeroNotFound
 from xero_integration.core.ratelimit import Limits, TenantRateLimiter
+from xero_integration.sync.log import create_log
 
 SETTINGS = "Xero Settings"
 STATE_TTL_SECONDS = 600
@@ -107,7 +110,8 @@ def connect_custom_connection() -> list[str]:
 	"""Custom Connections (client_credentials): one organisation, no consent screen, no refresh token."""
 	# Tokens of an earlier consent belong to another grant (and maybe another app): start afresh.
 	forget_tokens()
-	_refresh_locked(rejected_token=None)
+	# In this request's own transaction: it has just changed the rows a separate one would wait for.
+	_refresh_in_transaction(rejected_token=None)
 	frappe.db.set_single_value(SETTINGS, "connection_status", "Connected")
 	names = record_organisations()
 	frappe.db.commit()
@@ -161,6 +165,17 @@ def get_access_token(rejected_token: str | None = None) -> str:
 
 
 def _refresh_locked(rejected_token: str | None) -> str:
+	# In a transaction of its own: the rotated token is stored and committed at once, whatever the
+	# caller's transaction (a drain's batch, a pull's page) later does, and none of that is committed.
+	with own_transaction():
+		token = _refresh_in_transaction(rejected_token)
+	# The caller's cached and snapshot reads still show the old expiry: until its transaction ends, its
+	# calls come back here and find the stored token fresh (no second refresh, only a locked read).
+	frappe.db.value_cache.pop(SETTINGS, None)
+	return token
+
+
+def _refresh_in_transaction(rejected_token: str | None) -> str:
 	# Locking reads see the latest committed values whatever this transaction's snapshot is, and
 	# make every other refresher wait here until we commit the rotated token.
 	expires_at = float(_locked_single_value("token_expires_at") or 0)
@@ -168,7 +183,6 @@ def _refresh_locked(rejected_token: str | None) -> str:
 	still_valid = expires_at - refresh_margin() > time.time()
 	# Another worker refreshed while we waited for the lock: its token is the fresh one.
 	if stored_access and still_valid and stored_access != rejected_token:
-		frappe.db.commit()
 		return stored_access
 	client_id, secret = _credentials()
 	try:
@@ -184,8 +198,34 @@ def _refresh_locked(rejected_token: str | None) -> str:
 		mark_reconnect_needed()
 		raise
 	_store_tokens(tokens)
-	frappe.db.commit()
 	return tokens.access_token
+
+
+@contextmanager
+def own_transaction():
+	"""Run the block on a database connection of its own, committed when the block ends (rolled back if
+	it fails), leaving the caller's transaction as it was."""
+	from frappe.database import get_db
+
+	conf, caller = frappe.local.conf, frappe.local.db
+	own = get_db(
+		socket=conf.db_socket,
+		host=conf.db_host,
+		port=conf.db_port,
+		user=conf.db_name,
+		password=conf.db_password,
+		cur_db_name=conf.db_name,
+	)
+	frappe.local.db = own
+	try:
+		yield
+		own.commit()
+	except BaseException:
+		own.rollback()
+		raise
+	finally:
+		own.close()
+		frappe.local.db = caller
 
 
 def _locked_single_value(fieldname: str):
@@ -223,7 +263,8 @@ def refresh_margin() -> float:
 
 
 def mark_reconnect_needed() -> None:
-	"""The consent is gone (invalid_grant): stop trying, tell the Xero Managers once."""
+	"""The consent is gone (invalid_grant): stop trying, tell the Xero Managers once. Committed: the
+	refresh that found out runs in its own transaction."""
 	already = frappe.db.get_single_value(SETTINGS, "connection_status") == "Reconnect Needed"
 	frappe.db.set_single_value(SETTINGS, "connection_status", "Reconnect Needed")
 	frappe.db.set_value("Xero Organisation", {"status": "Connected"}, "status", "Reconnect Needed")
@@ -233,6 +274,23 @@ def mark_reconnect_needed() -> None:
 			_("Xero refused the stored sign-in. Open Xero Settings and press Connect to Xero."),
 		)
 	frappe.db.commit()
+
+
+def mark_organisation_reconnect_needed(organisation: str, reason: str) -> None:
+	"""Xero refused access to one organisation (its connection was removed in Xero, say): its queue
+	waits, and the Xero Managers are told once, not with a failure every minute."""
+	values = frappe.db.get_value(
+		"Xero Organisation", organisation, ["status", "organisation_name"], as_dict=True
+	)
+	if not values or values.status != "Connected":
+		return
+	frappe.db.set_value("Xero Organisation", organisation, "status", "Reconnect Needed")
+	message = _(
+		"Xero refused access to {0} ({1}). Its queued work waits; press Connect to Xero in Xero Settings "
+		"and choose this organisation again."
+	).format(values.organisation_name, reason)
+	_notify_managers(_("Xero needs to be reconnected for {0}").format(values.organisation_name), message)
+	create_log("Failed", operation="Send to Xero", organisation=organisation, message=message)
 
 
 def _notify_managers(subject: str, message: str) -> None:
@@ -265,7 +323,10 @@ def disconnect(organisation: str) -> None:
 	"""Remove one organisation's connection; revoke the consent when none is left."""
 	doc = frappe.get_doc("Xero Organisation", organisation)
 	if doc.connection_id and doc.status == "Connected":
-		client_for(None).delete_connection(doc.connection_id)
+		try:
+			client_for(None).delete_connection(doc.connection_id)
+		except (XeroNotFound, XeroAuthError, oauth.InvalidGrant):
+			pass  # Xero already removed the connection (or the whole consent): nothing left to remove
 	doc.status = "Disconnected"
 	doc.save(ignore_permissions=True)
 	if not frappe.db.exists("Xero Organisation", {"status": "Connected"}):

@@ -74,14 +74,15 @@ def queue_cancellation(doc, method=None):
 	if not organisation:
 		return
 	if doc.doctype == "Payment Entry":
-		created, removal = ("Payment", "create"), ("Payment", "delete")
+		send, removal = ("Payment", "create"), ("Payment", "delete")
 	else:
-		created, removal = (xero_object(doc), "upsert"), (xero_object(doc), "void")
-	# Never sent: withdraw it instead of creating it in Xero only to void it.
-	if outbox.cancel_waiting(organisation, *created, doc.doctype, doc.name):
-		if not _linked(organisation, doc.doctype, doc.name):
-			return
-	outbox.enqueue(organisation, *removal, doc.doctype, doc.name)
+		send, removal = (xero_object(doc), "upsert"), (xero_object(doc), "void")
+	# A send that surely never reached Xero is withdrawn instead of creating the document there only to
+	# void it. One that may have (unanswered, or being sent right now) is left to the removal, which
+	# looks it up in Xero and takes it over.
+	maybe_sent = outbox.withdraw_unsent(organisation, *send, doc.doctype, doc.name)
+	if maybe_sent or _linked(organisation, doc.doctype, doc.name):
+		outbox.enqueue(organisation, *removal, doc.doctype, doc.name)
 
 
 def xero_object(doc) -> str:

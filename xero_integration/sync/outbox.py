@@ -5,11 +5,13 @@ enqueued to run after commit (a commit is never lost: the per-minute scheduler d
 lost job left behind). One drain per organisation runs at a time, under a Redis lock.
 """
 
+import hashlib
 import os
 import socket
 import uuid
 
 import frappe
+from frappe import _
 from frappe.utils import add_to_date, now_datetime
 
 from xero_integration.core.batching import STAGE_ORDER
@@ -22,59 +24,73 @@ PENDING, PROCESSING, DONE, NEEDS_ATTENTION, CANCELLED = (
 	"Cancelled",
 )
 OPEN_STATUSES = (PENDING, PROCESSING, NEEDS_ATTENTION)
-# A drain renews its lock every batch; one that died without releasing it blocks for at most this long.
+# A drain renews its lock before every Xero call; a drain that died without releasing it blocks for at
+# most this long (site config `xero_drain_lock_seconds` overrides it).
 DRAIN_LOCK_SECONDS = 300
 # A drain hands a long backlog over to a fresh job after DRAIN_SECONDS, well inside its job's timeout (a
 # batch may still wait a minute for Xero's rate window), so rq never kills it in the middle of a batch.
 DRAIN_SECONDS, DRAIN_JOB_TIMEOUT = 240, 600
 # Exponential backoff in seconds for retryable failures, capped at one hour.
 BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS = 5, 3600
+# After this many failed attempts (about five hours of backoff) a row is parked for a person.
+MAX_ATTEMPTS = 12
+
+
+def lock_seconds() -> int:
+	return int(frappe.conf.get("xero_drain_lock_seconds") or DRAIN_LOCK_SECONDS)
+
+
+def work_key(organisation: str, object_type: str, operation: str, doctype: str, name: str) -> str:
+	"""What makes two rows the same work; unique among waiting rows (`open_key`)."""
+	return hashlib.sha1("\n".join((organisation, object_type, operation, doctype, name)).encode()).hexdigest()
 
 
 def enqueue(organisation: str, object_type: str, operation: str, doctype: str, name: str) -> str | None:
 	"""Queue one piece of work unless the same work is already waiting; returns the row name.
 
-	This runs inside the user's submit, so it is kept to an indexed look-up, then an insert (named from
-	the sequence) or, for a row held back or needing attention, an update."""
+	This runs inside the user's submit, so it is one statement: an INSERT that, when the same work is
+	already waiting (the unique `open_key`), puts that row back in the queue instead. Two submits racing
+	to queue the same new customer meet at the unique index: the second waits for the first to commit
+	and then finds its row."""
 	if (object_type, operation) not in STAGE_ORDER:
 		raise ValueError(f"Unknown outbox work {object_type} {operation}")
-	waiting = frappe.db.get_value(
-		"Xero Outbox",
-		{
-			"organisation": organisation,
-			"object_type": object_type,
-			"operation": operation,
-			"reference_doctype": doctype,
-			"reference_name": name,
-			"status": ("in", (PENDING, NEEDS_ATTENTION)),
-		},
-		["name", "status", "next_attempt_at"],
-		as_dict=True,
+	key = work_key(organisation, object_type, operation, doctype, name)
+	stamp, user = now_datetime(), frappe.session.user
+	values = {
+		"name": frappe.db.get_next_sequence_val("Xero Outbox"),
+		"creation": stamp,
+		"modified": stamp,
+		"owner": user,
+		"modified_by": user,
+		"organisation": organisation,
+		"company": frappe.get_cached_value("Xero Organisation", organisation, "company"),
+		"object_type": object_type,
+		"operation": operation,
+		"stage": STAGE_ORDER[(object_type, operation)],
+		"reference_doctype": doctype,
+		"reference_name": name,
+		"status": PENDING,
+		"attempts": 0,
+		"open_key": key,
+	}
+	# The worker maps the document as it is when sent, so one waiting row covers every change; a
+	# change to a parked document is new work, with a fresh count of attempts.
+	frappe.db.sql(
+		f"""insert into `tabXero Outbox` ({", ".join(f"`{column}`" for column in values)})
+		values ({", ".join(f"%({column})s" for column in values)})
+		on duplicate key update
+			attempts = if(status=%(parked)s, 0, attempts),
+			status = %(pending)s,
+			next_attempt_at = null""",
+		{**values, "parked": NEEDS_ATTENTION, "pending": PENDING},
 	)
-	if waiting:
-		# The worker maps the document as it is when sent, so one waiting row covers every change.
-		if waiting.status != PENDING or waiting.next_attempt_at:
-			frappe.db.set_value("Xero Outbox", waiting.name, {"status": PENDING, "next_attempt_at": None})
-		row_name = waiting.name
-	else:
-		row_name = insert_row(
-			organisation=organisation,
-			company=frappe.get_cached_value("Xero Organisation", organisation, "company"),
-			object_type=object_type,
-			operation=operation,
-			stage=STAGE_ORDER[(object_type, operation)],
-			reference_doctype=doctype,
-			reference_name=name,
-			status=PENDING,
-		)
+	row_name = frappe.db.get_value("Xero Outbox", {"open_key": key}, "name")
 	schedule_drain(organisation)
 	return row_name
 
 
 def insert_row(**values) -> int:
-	"""One INSERT, without Document.insert's validation, hooks and list-view notification: every value
-	was just read from the database or is one of the queue's constants, and nobody watches the row
-	being written inside someone else's submit."""
+	"""One INSERT of a row as given (no open_key): the benchmarks' and tests' way to stage a queue."""
 	stamp, user = now_datetime(), frappe.session.user
 	row = {
 		"name": frappe.db.get_next_sequence_val("Xero Outbox"),
@@ -88,9 +104,9 @@ def insert_row(**values) -> int:
 	return row["name"]
 
 
-def cancel_waiting(organisation: str, object_type: str, operation: str, doctype: str, name: str) -> bool:
-	"""Withdraw work that was never sent (e.g. submit then cancel before a worker ran)."""
-	rows = frappe.get_all(
+def open_rows(organisation: str, object_type: str, operation: str, doctype: str, name: str) -> list[dict]:
+	"""The rows of this work not yet over (waiting, parked or being sent)."""
+	return frappe.get_all(
 		"Xero Outbox",
 		filters={
 			"organisation": organisation,
@@ -98,21 +114,39 @@ def cancel_waiting(organisation: str, object_type: str, operation: str, doctype:
 			"operation": operation,
 			"reference_doctype": doctype,
 			"reference_name": name,
-			"status": ("in", (PENDING, NEEDS_ATTENTION)),
-			"uncertain": 0,
-			"attempts": 0,
+			"status": ("in", OPEN_STATUSES),
 		},
-		pluck="name",
+		fields=["name", "status", "uncertain", "attempts"],
 	)
-	for row in rows:
-		frappe.db.set_value("Xero Outbox", row, "status", CANCELLED)
-	return bool(rows)
 
 
-def schedule_drain(organisation: str, *, handover: bool = False) -> None:
-	"""Queue a drain after commit; one waits per organisation. A drain handing over is itself that job,
-	so its successor is queued without the shared id (the drain lock keeps drains one at a time)."""
-	if not handover:
+def withdraw(names: list, message: str) -> None:
+	"""Work that will not be done (its document was cancelled, or another row does it)."""
+	if names:
+		frappe.db.sql(
+			"""update `tabXero Outbox` set status=%s, open_key=null, last_error=%s, modified=%s
+			where name in %s""",
+			(CANCELLED, message, now_datetime(), tuple(names)),
+		)
+
+
+def withdraw_unsent(organisation: str, object_type: str, operation: str, doctype: str, name: str) -> bool:
+	"""Withdraw the waiting rows of this work that surely never reached Xero (not uncertain, not being
+	sent). Returns whether some row of it may still have reached Xero."""
+	rows = open_rows(organisation, object_type, operation, doctype, name)
+	unsent = [row.name for row in rows if row.status != PROCESSING and not row.uncertain]
+	withdraw(unsent, _("Cancelled in ERPNext before it reached Xero."))
+	return len(unsent) < len(rows)
+
+
+def schedule_drain(organisation: str, *, handover_from: bool | None = None) -> None:
+	"""Queue a drain after commit; one waits per organisation (its job id).
+
+	A drain handing a long backlog over is itself running under that id, so its successor takes the
+	other of two ids (handover_from: whether the handing drain ran under the second one): either way a
+	drain is queued at most once, and the drain lock keeps the two from ever sending side by side."""
+	handed_over = False
+	if handover_from is None:
 		# One drain job per organisation per transaction: a submit often queues a party and its document.
 		queued = frappe.flags.setdefault("xero_drains_queued", set())
 		if organisation in queued:
@@ -121,21 +155,25 @@ def schedule_drain(organisation: str, *, handover: bool = False) -> None:
 			frappe.db.after_commit.add(queued.clear)
 			frappe.db.after_rollback.add(queued.clear)
 		queued.add(organisation)
+	else:
+		handed_over = not handover_from
 	frappe.enqueue(
 		"xero_integration.sync.push.drain",
 		queue="short",
 		timeout=DRAIN_JOB_TIMEOUT,
 		organisation=organisation,
+		handed_over=handed_over,
 		enqueue_after_commit=True,
-		job_id=None if handover else f"xero_integration:drain:{organisation}",
-		deduplicate=not handover,
+		job_id=f"xero_integration:drain{':handover' if handed_over else ''}:{organisation}",
+		deduplicate=True,
 	)
 
 
 def due_rows(organisation: str, limit: int) -> list[dict]:
-	"""Pending work whose retry time has come, oldest first."""
+	"""Pending work whose retry time has come, oldest first (with when it was last claimed)."""
 	return frappe.db.sql(
-		"""select name, stage, object_type, operation, reference_doctype, reference_name, attempts, uncertain
+		"""select name, stage, object_type, operation, reference_doctype, reference_name, attempts, uncertain,
+			claimed_at, request_key
 		from `tabXero Outbox`
 		where organisation=%(organisation)s and status=%(pending)s
 			and (next_attempt_at is null or next_attempt_at <= %(now)s)
@@ -145,73 +183,131 @@ def due_rows(organisation: str, limit: int) -> list[dict]:
 	)
 
 
-def claim(rows: list[dict]) -> None:
-	names = [row["name"] for row in rows]
+def claim(rows: list[dict], holder: str) -> None:
+	"""Processing, by this drain; committed, so that a drain that dies leaves its rows recognisable. The
+	rows get the moment of this claim (`claimed_at`) and keep the one before (`previous_claim`)."""
+	names, stamp = [row["name"] for row in rows], now_datetime()
 	if names:
 		frappe.db.sql(
-			"update `tabXero Outbox` set status=%s, claimed_at=%s where name in %s",
-			(PROCESSING, now_datetime(), tuple(names)),
+			"""update `tabXero Outbox` set status=%s, claimed_at=%s, claimed_by=%s, open_key=null
+			where name in %s""",
+			(PROCESSING, stamp, holder, tuple(names)),
 		)
 		frappe.db.commit()
+	for row in rows:
+		# The claim this attempt is sent under; the previous one is that of an unanswered request.
+		row["previous_claim"], row["claimed_at"] = row.get("claimed_at"), stamp
 
 
-def recover_abandoned(organisation: str) -> int:
-	"""Rows left Processing by a worker that died: back to Pending, flagged so the next send looks first."""
-	return (
-		frappe.db.sql(
-			"update `tabXero Outbox` set status=%s, uncertain=1 where organisation=%s and status=%s",
-			(PENDING, organisation, PROCESSING),
-		)
-		or 0
+def recover_abandoned(organisation: str, dead_holder: str | None = None) -> int:
+	"""Rows left Processing by a drain that is gone: back in the queue, flagged so the next send looks in
+	Xero first. Gone means the drain known dead, or claimed longer ago than a lock lives: a drain that
+	merely lost its lock may still be sending them, and stops before settling anything."""
+	abandoned = frappe.db.sql(
+		"""select name, object_type, operation, reference_doctype, reference_name, attempts, uncertain
+		from `tabXero Outbox`
+		where organisation=%(organisation)s and status=%(processing)s
+			and (claimed_by=%(dead)s or claimed_at is null or claimed_at < %(expired)s)""",
+		{
+			"organisation": organisation,
+			"processing": PROCESSING,
+			"dead": dead_holder or "",
+			"expired": add_to_date(now_datetime(), seconds=-lock_seconds()),
+		},
+		as_dict=True,
 	)
+	for row in abandoned:
+		_reopen(organisation, row, {"status": PENDING, "uncertain": 1})
+	return len(abandoned)
+
+
+def _reopen(organisation: str, row: dict, values: dict) -> None:
+	"""Put a claimed row back among the waiting ones. If the same work was queued again while this row
+	was being sent, that row carries on alone, inheriting this one's uncertainty."""
+	key = work_key(
+		organisation, row["object_type"], row["operation"], row["reference_doctype"], row["reference_name"]
+	)
+	for _attempt in range(2):
+		waiting = frappe.db.get_value("Xero Outbox", {"open_key": key, "name": ("!=", row["name"])}, "name")
+		if waiting:
+			if values.get("uncertain") or row.get("uncertain"):
+				frappe.db.set_value("Xero Outbox", waiting, "uncertain", 1, update_modified=False)
+			withdraw([row["name"]], _("Queued again meanwhile: outbox row {0} carries on.").format(waiting))
+			return
+		try:
+			frappe.db.set_value("Xero Outbox", row["name"], {**values, "open_key": key})
+			return
+		except Exception as e:
+			# A submit queued the same work between the look-up and the update: merge into its row.
+			if not frappe.db.is_unique_key_violation(e):
+				raise
 
 
 def mark_all_done(names: list) -> None:
 	if names:
 		frappe.db.sql(
-			"""update `tabXero Outbox` set status=%s, uncertain=0, last_error=null, modified=%s
+			"""update `tabXero Outbox` set status=%s, uncertain=0, request_key=null, last_error=null,
+			open_key=null, modified=%s
 			where name in %s""",
 			(DONE, now_datetime(), tuple(names)),
 		)
 
 
-def mark_needs_attention(row: dict, message: str) -> None:
-	frappe.db.set_value(
-		"Xero Outbox",
-		row["name"],
-		{"status": NEEDS_ATTENTION, "last_error": message, "attempts": row["attempts"] + 1},
-	)
+def mark_needs_attention(organisation: str, row: dict, message: str, *, uncertain: bool = False) -> None:
+	values = {"status": NEEDS_ATTENTION, "last_error": message, "attempts": row["attempts"] + 1}
+	if uncertain:
+		values["uncertain"] = 1
+	_reopen(organisation, row, values)
 
 
 def mark_retry(
+	organisation: str,
 	row: dict,
 	message: str,
 	*,
 	uncertain: bool,
 	delay_seconds: float | None = None,
 	count_attempt: bool = True,
+	request_key: str | None = None,
 ) -> int:
 	"""Schedule another attempt (exponential backoff unless a delay is given); returns the attempt count.
-	Waiting for a dependency or for Xero's budget is not a failed attempt: count_attempt=False."""
+	Waiting for a dependency or for Xero's budget is not a failed attempt: count_attempt=False. The
+	MAX_ATTEMPTS-th failed attempt parks the row instead. request_key: the unanswered request's
+	idempotency key, so that it can be sent again exactly as it was."""
 	attempts = row["attempts"] + (1 if count_attempt else 0)
+	uncertain = bool(uncertain or row.get("uncertain"))
+	if attempts >= MAX_ATTEMPTS:
+		parked = _("Tried {0} times without success, last: {1} Press Retry when the cause is fixed.").format(
+			attempts, message
+		)
+		_reopen(
+			organisation,
+			row,
+			{
+				"status": NEEDS_ATTENTION,
+				"attempts": attempts,
+				"last_error": parked,
+				"uncertain": int(uncertain),
+			},
+		)
+		return attempts
 	delay = delay_seconds if delay_seconds is not None else backoff_seconds(attempts)
-	frappe.db.set_value(
-		"Xero Outbox",
-		row["name"],
-		{
-			"status": PENDING,
-			"attempts": attempts,
-			"last_error": message,
-			"uncertain": 1 if uncertain or row.get("uncertain") else 0,
-			"next_attempt_at": add_to_date(now_datetime(), seconds=delay),
-		},
-	)
+	values = {
+		"status": PENDING,
+		"attempts": attempts,
+		"last_error": message,
+		"uncertain": int(uncertain),
+		"next_attempt_at": add_to_date(now_datetime(), seconds=delay),
+	}
+	if request_key is not None or not uncertain:
+		values["request_key"] = request_key
+	_reopen(organisation, row, values)
 	return attempts
 
 
-def release(row: dict) -> None:
-	"""Back to the queue untouched: the work was not attempted (e.g. its dependency is not in Xero yet)."""
-	frappe.db.set_value("Xero Outbox", row["name"], "status", PENDING)
+def release(organisation: str, row: dict) -> None:
+	"""Back to the queue untouched: the work was not attempted (e.g. the connection must be renewed)."""
+	_reopen(organisation, row, {"status": PENDING})
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -219,12 +315,29 @@ def backoff_seconds(attempts: int) -> float:
 
 
 def retry(names: list[str]) -> int:
-	"""Put rows that need attention back in the queue (the Retry button)."""
+	"""Put rows that need attention back in the queue (the Retry button), with a fresh count of attempts."""
 	count = 0
 	for name in names:
-		row = frappe.get_doc("Xero Outbox", name)
-		if row.status in (NEEDS_ATTENTION, PENDING):
-			row.db_set({"status": PENDING, "next_attempt_at": None, "last_error": None})
+		row = frappe.db.get_value(
+			"Xero Outbox",
+			name,
+			[
+				"name",
+				"status",
+				"organisation",
+				"object_type",
+				"operation",
+				"reference_doctype",
+				"reference_name",
+			],
+			as_dict=True,
+		)
+		if row and row.status in (NEEDS_ATTENTION, PENDING):
+			_reopen(
+				row.organisation,
+				row,
+				{"status": PENDING, "next_attempt_at": None, "last_error": None, "attempts": 0},
+			)
 			schedule_drain(row.organisation)
 			count += 1
 	return count
@@ -240,17 +353,23 @@ return 0
 """
 
 
+class DrainLockLost(Exception):
+	"""Another drain holds this organisation's lock now: stop, settle nothing."""
+
+
 class DrainLock:
 	"""One drain per organisation at a time, across all workers.
 
-	The lock names its holder (host and process). A holder on this host that no longer exists (a worker
-	killed with SIGKILL) is recognised at once; on other hosts the lock expires after DRAIN_LOCK_SECONDS.
+	The lock names its holder (host, process and a token). A holder on this host that no longer exists
+	(a worker killed with SIGKILL) is recognised at once, and its rows can be taken back; on other hosts
+	the lock expires after lock_seconds(). The drain renews it before every Xero call (keep()).
 	"""
 
 	def __init__(self, organisation: str):
 		self.key = f"{frappe.local.site}:xero_integration:drain:{organisation}"
 		self.token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex}"
-		self._ttl_ms = DRAIN_LOCK_SECONDS * 1000
+		self.dead_holder: str | None = None
+		self._ttl_ms = lock_seconds() * 1000
 
 	def acquire(self) -> bool:
 		if frappe.cache.set(self.key, self.token, nx=True, px=self._ttl_ms):
@@ -258,11 +377,15 @@ class DrainLock:
 		holder = frappe.cache.get(self.key)
 		if holder and _holder_is_dead(holder.decode()):
 			frappe.cache.eval(_RELEASE_IF_OURS, 1, self.key, holder)
-			return bool(frappe.cache.set(self.key, self.token, nx=True, px=self._ttl_ms))
+			if frappe.cache.set(self.key, self.token, nx=True, px=self._ttl_ms):
+				self.dead_holder = holder.decode()
+				return True
 		return False
 
-	def renew(self) -> None:
-		frappe.cache.eval(_RENEW_IF_OURS, 1, self.key, self.token, self._ttl_ms)
+	def keep(self) -> None:
+		"""Renew the lock; raises DrainLockLost when it is not ours any more."""
+		if not frappe.cache.eval(_RENEW_IF_OURS, 1, self.key, self.token, self._ttl_ms):
+			raise DrainLockLost(self.key)
 
 	def release(self) -> None:
 		frappe.cache.eval(_RELEASE_IF_OURS, 1, self.key, self.token)

@@ -160,8 +160,10 @@ class TestConnection(FrappeTestCase):
 			)
 			# No refresh token: an expired access token is simply asked for again.
 			frappe.db.set_single_value("Xero Settings", "token_expires_at", 0)
+			frappe.db.commit()  # as time makes it expire: not a change of this transaction's own
 			self.assertEqual(connection.test_connection(self.xero.tenants[0]), "Xero Test Org")
 		finally:
+			frappe.db.commit()  # a fresh look: the token was refreshed in a transaction of its own
 			settings.reload()
 			settings.update(
 				{"connection_type": "OAuth 2.0", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
@@ -210,6 +212,7 @@ class TestConnection(FrappeTestCase):
 		for _attempt in range(2):
 			with self.assertRaises(oauth.InvalidGrant):
 				connection.get_access_token()
+		frappe.db.commit()  # see what the refresh, in a transaction of its own, recorded
 		self.assertEqual(frappe.db.get_single_value("Xero Settings", "connection_status"), "Reconnect Needed")
 		self.assertEqual(
 			frappe.db.get_value("Xero Organisation", self.xero.tenants[0], "status"), "Reconnect Needed"
@@ -234,6 +237,36 @@ class TestConnection(FrappeTestCase):
 		)
 		self.assertEqual(self.emulator.call_count("DELETE", "/connections"), 2)
 		self.assertGreaterEqual(self.emulator.call_count("POST", "/connect/revocation"), 1)
+
+	def test_a_token_refresh_never_commits_the_callers_transaction(self):
+		callback = self.authorize()
+		connection.complete_authorization(callback["code"], callback["state"])
+		frappe.db.set_single_value("Xero Settings", "token_expires_at", 0)
+		frappe.db.commit()
+		# A drain's batch, half settled: written, not yet committed, when a call needs a fresh token.
+		create_log("Queued", operation="Half-settled batch", message="not committed by anyone but its drain")
+		connection.get_access_token()
+		frappe.db.rollback()  # the batch fails after all
+		self.assertFalse(frappe.db.exists("Xero Sync Log", {"operation": "Half-settled batch"}))
+		# The rotated token itself was stored for good.
+		self.assertGreater(
+			float(frappe.db.get_single_value("Xero Settings", "token_expires_at")), time.time()
+		)
+		connection.client_for(self.xero.tenants[0]).call("get_organisations")
+
+	def test_disconnect_succeeds_when_xero_already_removed_the_connection(self):
+		callback = self.authorize()
+		connection.complete_authorization(callback["code"], callback["state"])
+		first, _second = self.xero.tenants
+		# The bookkeeper removed the app from the organisation in Xero's own settings.
+		connection.client_for(None).delete_connection(
+			frappe.db.get_value("Xero Organisation", first, "connection_id")
+		)
+		frappe.db.commit()
+		frappe.set_user(make_user("xero-disconnecting-manager@example.com", "Xero Manager"))
+		api.disconnect(first)
+		frappe.set_user("Administrator")
+		self.assertEqual(frappe.db.get_value("Xero Organisation", first, "status"), "Disconnected")
 
 	def test_an_organisation_links_to_one_company_only(self):
 		callback = self.authorize()

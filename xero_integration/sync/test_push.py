@@ -2,6 +2,7 @@
 exactly once, with equal totals, through the outbox and the drain job."""
 
 import subprocess
+import time
 from decimal import Decimal
 from unittest.mock import patch
 
@@ -10,7 +11,7 @@ from frappe.utils import flt
 from frappe.utils.background_jobs import get_queue
 
 from xero_integration.emulator import Faults
-from xero_integration.sync import outbox, push
+from xero_integration.sync import connection, outbox, push
 from xero_integration.testing import (
 	COMPANY,
 	XeroTestCase,
@@ -21,6 +22,7 @@ from xero_integration.testing import (
 	make_sales_invoice,
 	make_supplier,
 	sites_path,
+	xero_manager,
 )
 
 
@@ -364,6 +366,257 @@ class TestBatchesAndFailures(PushTestCase):
 				"Xero Outbox",
 				{"status": ("!=", "Done"), "reference_name": ("in", [i.name for i in invoices])},
 			)
+		)
+
+
+class TestPoisonAndParking(PushTestCase):
+	def test_an_unexpected_error_on_one_document_parks_it_with_its_traceback_and_the_batch_goes_on(self):
+		from xero_integration.core.mapping import invoice as invoice_mapping
+
+		customer = make_customer("Poison Customer")
+		invoices = [make_sales_invoice(customer, lines=((1, 10 + i),)) for i in range(5)]
+		poisoned = invoices[2].name
+		real_map = invoice_mapping.map_invoice
+
+		def map_invoice(doc, *args, **kwargs):
+			if doc.name == poisoned:
+				raise KeyError("a field the mapping did not expect")
+			return real_map(doc, *args, **kwargs)
+
+		with patch.object(push, "map_invoice", map_invoice):
+			self.drain()
+		for invoice in invoices:
+			if invoice.name != poisoned:
+				self.assert_same_total(invoice)
+		row = frappe.db.get_value(
+			"Xero Outbox", {"reference_name": poisoned}, ["status", "attempts", "last_error"], as_dict=True
+		)
+		self.assertEqual((row.status, row.attempts), (outbox.NEEDS_ATTENTION, 1))
+		log = frappe.get_last_doc("Xero Sync Log", filters={"reference_name": poisoned})
+		self.assertEqual(log.status, "Needs Attention")
+		self.assertIn("KeyError", log.traceback)
+		self.drain()  # the next drain does not stumble over it again
+		self.assertEqual(frappe.db.get_value("Xero Outbox", {"reference_name": poisoned}, "attempts"), 1)
+
+	def test_a_row_that_keeps_failing_is_parked_instead_of_retried_for_ever(self):
+		customer = make_customer("Parked Customer")
+		invoice = make_sales_invoice(customer, lines=((1, 33),))
+		self.emulator.outage(True)
+		for _attempt in range(outbox.MAX_ATTEMPTS + 2):
+			frappe.db.sql("update `tabXero Outbox` set next_attempt_at=null where status='Pending'")
+			self.drain()
+		self.emulator.outage(False)
+		row = frappe.db.get_value(
+			"Xero Outbox", {"reference_name": customer}, ["status", "attempts", "last_error"], as_dict=True
+		)
+		self.assertEqual((row.status, row.attempts), (outbox.NEEDS_ATTENTION, outbox.MAX_ATTEMPTS))
+		self.assertIn("Retry", row.last_error)
+		# Retry starts the count afresh, and the work goes through.
+		outbox.retry(frappe.get_all("Xero Outbox", filters={"status": outbox.NEEDS_ATTENTION}, pluck="name"))
+		self.drain_until_empty()
+		self.assert_same_total(invoice)
+
+	def test_a_payment_removed_in_xero_meanwhile_is_settled_when_its_entry_is_cancelled(self):
+		customer = make_customer("Removed Payment Customer")
+		invoice = make_sales_invoice(customer, lines=((1, 70),))
+		payment = make_payment(invoice, 70)
+		self.drain()
+		payment_id = next(iter(self.org().payments))
+		del self.org().payments[payment_id]  # gone from Xero (a restore of an older copy, say)
+		payment.reload().cancel()
+		self.drain()
+		row = frappe.db.get_value(
+			"Xero Outbox", {"reference_name": payment.name, "operation": "delete"}, "status"
+		)
+		self.assertEqual(row, "Done")
+		self.assertTrue(
+			frappe.db.exists(
+				"Xero Sync Log",
+				{"reference_name": payment.name, "status": "Success", "message": ("like", "%no longer%")},
+			)
+		)
+
+	def test_a_contact_restore_that_xero_refuses_is_parked_with_its_words(self):
+		customer = make_customer("Restore Clash")
+		make_sales_invoice(customer)
+		self.drain()
+		contact_id = frappe.db.get_value("Customer", customer, "xero_id")
+		# A bookkeeper archived the contact and made a new one of the same name.
+		self.org().contacts[contact_id]["ContactStatus"] = "ARCHIVED"
+		self.xero.create_in_xero(self.tenant, "Contacts", {"Name": "Restore Clash"})
+		invoice = make_sales_invoice(customer, lines=((1, 12),))
+		frappe.db.commit()
+		before = self.api_calls()
+		push.drain(self.tenant, max_batches=10)
+		self.assertLess(self.api_calls() - before, 6)
+		row = frappe.db.get_value(
+			"Xero Outbox", {"reference_name": invoice.name}, ["status", "last_error"], as_dict=True
+		)
+		self.assertEqual(row.status, outbox.NEEDS_ATTENTION)
+		self.assertIn("already assigned to another contact", row.last_error)
+
+
+class TestDuplicateWork(PushTestCase):
+	def test_two_queue_rows_for_one_contact_make_one_xero_contact(self):
+		customer = make_customer("Twice Queued Customer")
+		frappe.db.commit()
+		for _row in range(2):  # as two transactions racing each other could leave them
+			outbox.insert_row(
+				organisation=self.tenant,
+				company=COMPANY,
+				object_type="Contact",
+				operation="upsert",
+				stage=0,
+				reference_doctype="Customer",
+				reference_name=customer,
+				status=outbox.PENDING,
+			)
+		self.drain()
+		named = [c for c in self.org().contacts.values() if c["Name"].startswith("Twice Queued Customer")]
+		self.assertEqual(len(named), 1)
+		statuses = frappe.get_all("Xero Outbox", filters={"reference_name": customer}, pluck="status")
+		self.assertEqual(sorted(statuses), ["Cancelled", "Done"])
+
+	def test_waiting_rows_of_an_earlier_version_are_keyed_and_their_duplicates_merged_on_migrate(self):
+		from xero_integration.patches import outbox_open_keys
+
+		customer = make_customer("Legacy Queued Customer")
+		first, second = (
+			outbox.insert_row(
+				organisation=self.tenant,
+				company=COMPANY,
+				object_type="Contact",
+				operation="upsert",
+				stage=0,
+				reference_doctype="Customer",
+				reference_name=customer,
+				status=outbox.PENDING,
+				uncertain=uncertain,
+			)
+			for uncertain in (0, 1)
+		)
+		outbox_open_keys.execute()
+		kept = frappe.db.get_value("Xero Outbox", first, ["status", "uncertain", "open_key"], as_dict=True)
+		self.assertEqual((kept.status, kept.uncertain), (outbox.PENDING, 1))
+		self.assertTrue(kept.open_key)
+		self.assertEqual(frappe.db.get_value("Xero Outbox", second, "status"), outbox.CANCELLED)
+		# From now on the same work queued again lands on that row.
+		self.assertEqual(outbox.enqueue(self.tenant, "Contact", "upsert", "Customer", customer), first)
+
+	def test_invoices_of_a_new_customer_submitted_at_once_queue_its_contact_once(self):
+		customer = make_customer("Simultaneous Customer")
+		frappe.db.commit()
+		# Two clerks in two processes: both transactions are open when each queues the new customer.
+		submits = [
+			subprocess.Popen(
+				bench_command(
+					"execute",
+					"xero_integration.testing.submit_slowly",
+					"--kwargs",
+					frappe.as_json({"customer": customer, "rate": 10 + i, "hold_seconds": 6}),
+				),
+				cwd=sites_path(),
+			)
+			for i in range(2)
+		]
+		for submit in submits:
+			self.assertEqual(submit.wait(timeout=120), 0)
+		frappe.db.commit()
+		self.assertEqual(
+			frappe.db.count("Xero Outbox", {"reference_name": customer, "object_type": "Contact"}), 1
+		)
+		self.drain()
+		named = [c for c in self.org().contacts.values() if c["Name"].startswith("Simultaneous Customer")]
+		self.assertEqual(len(named), 1)
+
+
+class TestUncertainPayments(PushTestCase):
+	def test_an_unanswered_payment_is_sent_again_with_the_same_key_and_xero_replays_it(self):
+		customer = make_customer("Replay Customer")
+		invoice = make_sales_invoice(customer, lines=((1, 40),))
+		self.drain()
+		make_payment(invoice, 40)
+		self.emulator.faults = Faults(commit_then_drop=1.0, only_paths=("/Payments",))
+		self.drain()
+		self.emulator.faults = Faults()
+		replays = self.emulator.idempotent_replays
+		self.drain_until_empty()
+		self.assertEqual(self.emulator.idempotent_replays - replays, 1)
+		invoice_id = self.xero_invoice(invoice.name)["InvoiceID"]
+		live = [p for p in self.org().payments.values() if p["Invoice"]["InvoiceID"] == invoice_id]
+		self.assertEqual(len(live), 1)
+
+	def test_a_quote_in_a_reference_number_does_not_break_the_look_up(self):
+		customer = make_customer("Quoted Reference Customer")
+		invoice = make_sales_invoice(customer, lines=((1, 25),))
+		self.drain()
+		payment = make_payment(invoice, 25, submit=False)
+		payment.reference_no = 'CHQ "17"'
+		payment.submit()
+		self.emulator.faults = Faults(commit_then_drop=1.0, only_paths=("/Payments",))
+		self.drain()
+		self.emulator.faults = Faults()
+		time.sleep(7 * 60 / self.time_scale)  # past Xero's idempotency window: only a look-up can tell
+		self.drain_until_empty()
+		invoice_id = self.xero_invoice(invoice.name)["InvoiceID"]
+		live = [p for p in self.org().payments.values() if p["Invoice"]["InvoiceID"] == invoice_id]
+		self.assertEqual(len(live), 1)
+		self.assertEqual(
+			frappe.db.get_value("Xero Outbox", {"reference_name": payment.name}, "status"), "Done"
+		)
+
+	def test_a_payment_linked_to_another_entry_is_never_adopted(self):
+		customer = make_customer("Two Cheques Customer")
+		invoice = make_sales_invoice(customer, lines=((1, 100),))
+		self.drain()
+		first = make_payment(invoice, 10, submit=False)
+		first.reference_no = "CHQ-SAME"
+		first.submit()
+		self.drain()
+		second = make_payment(invoice, 10, submit=False)
+		second.reference_no = "CHQ-SAME"
+		second.submit()
+		self.emulator.faults = Faults(commit_then_drop=1.0, only_paths=("/Payments",))
+		self.drain()
+		self.emulator.faults = Faults()
+		time.sleep(7 * 60 / self.time_scale)
+		self.drain_until_empty()
+		first_id = frappe.db.get_value("Xero Document Link", {"reference_name": first.name}, "xero_id")
+		second_id = frappe.db.get_value("Xero Document Link", {"reference_name": second.name}, "xero_id")
+		self.assertTrue(first_id and second_id)
+		self.assertNotEqual(first_id, second_id)
+		invoice_id = self.xero_invoice(invoice.name)["InvoiceID"]
+		live = [p for p in self.org().payments.values() if p["Invoice"]["InvoiceID"] == invoice_id]
+		self.assertEqual(len(live), 2)
+
+
+class TestAccessRemovedInXero(PushTestCase):
+	def test_an_organisation_that_refuses_us_is_marked_once_and_its_queue_waits(self):
+		xero_manager()  # someone to tell
+		managers = frappe.db.count("Has Role", {"role": "Xero Manager", "parenttype": "User"})
+		customer = make_customer("Removed Access Customer")
+		invoice = make_sales_invoice(customer, lines=((1, 21),))
+		frappe.db.commit()
+		# Someone removed the app's connection to this organisation in Xero.
+		connection.client_for(None).delete_connection(
+			frappe.db.get_value("Xero Organisation", self.tenant, "connection_id")
+		)
+		notified = frappe.db.count(
+			"Notification Log", {"subject": ("like", "Xero needs to be reconnected for%")}
+		)
+		for _minute in range(3):  # the scheduler's drains, a minute apart
+			self.drain()
+		self.assertEqual(frappe.db.get_value("Xero Organisation", self.tenant, "status"), "Reconnect Needed")
+		self.assertEqual(
+			frappe.db.count("Xero Sync Log", {"organisation": self.tenant, "status": "Failed"}), 1
+		)
+		self.assertEqual(
+			frappe.db.count("Notification Log", {"subject": ("like", "Xero needs to be reconnected for%")})
+			- notified,
+			managers,
+		)
+		self.assertEqual(
+			frappe.db.get_value("Xero Outbox", {"reference_name": invoice.name}, "status"), outbox.PENDING
 		)
 
 
