@@ -41,6 +41,13 @@ scheduler_events = {
 	"monthly": ["xero_integration.sync.pull.pull_monthly"],
 }
 
+# A User Permission on Company limits these rows to the organisations of the user's Companies.
+_COMPANY_ROWS = ("Xero Sync Log", "Xero Outbox", "Xero Document Link", "Xero Webhook Event")
+permission_query_conditions = {
+	doctype: "xero_integration.sync.permissions.query_conditions" for doctype in _COMPANY_ROWS
+}
+has_permission = {doctype: "xero_integration.sync.permissions.has_permission" for doctype in _COMPANY_ROWS}
+
 # Sync history and queued work never stop someone deleting a document (the drain settles its rows);
 # a Xero Document Link does: the document is in Xero.
 ignore_links_on_delete = ["Xero Sync Log", "Xero Outbox"]
