@@ -1,6 +1,6 @@
 """Tier 2: who reads which Xero rows. Two Companies, each with its own Xero organisation; a bookkeeper
 restricted to one Company by a User Permission reads that Company's logs, queue, links and webhook events
-only, in lists, forms, the report view, a document's Xero panel and the reconciliation."""
+only, in lists, forms, the report view, a document's Xero panel, the reconciliation and the chart."""
 
 import json
 
@@ -21,6 +21,7 @@ from xero_integration.testing import (
 	make_user,
 	tax_mappings,
 )
+from xero_integration.xero_integration.dashboard_chart_source.xero_sync_activity import xero_sync_activity
 from xero_integration.xero_integration.report.xero_reconciliation import xero_reconciliation
 
 OTHER_COMPANY, OTHER_ABBR = "Xero Access Other Company", "XAO"
@@ -150,3 +151,15 @@ class TestAccessByCompany(PushTestCase):
 		shown = json.dumps(rows, default=str)
 		self.assertNotIn(self.other_invoice.name, shown)
 		self.assertNotIn(self.other_customer, shown)
+
+	def test_the_activity_chart_counts_only_the_syncs_of_the_user_s_companies(self):
+		def today_total():
+			chart = xero_sync_activity.get(chart_name="Xero Sync Activity", refresh=1)
+			return sum(dataset["values"][-1] for dataset in chart["datasets"])
+
+		everything = today_total()
+		theirs = frappe.db.count("Xero Sync Log", {"organisation": self.theirs})
+		self.assertEqual(everything, frappe.db.count("Xero Sync Log"))
+		self.assertTrue(theirs)
+		frappe.set_user(RESTRICTED)
+		self.assertEqual(today_total(), everything - theirs)
