@@ -20,6 +20,9 @@ _SUBMITTABLE_EVENTS = {
 doc_events = {
 	"Customer": {"on_update": "xero_integration.sync.events.queue_party"},
 	"Supplier": {"on_update": "xero_integration.sync.events.queue_party"},
+	# They hold a party's email, phones and addresses.
+	"Contact": {"on_update": "xero_integration.sync.events.queue_linked_parties"},
+	"Address": {"on_update": "xero_integration.sync.events.queue_linked_parties"},
 	"Sales Invoice": _SUBMITTABLE_EVENTS,
 	"Purchase Invoice": _SUBMITTABLE_EVENTS,
 	"Payment Entry": _SUBMITTABLE_EVENTS,
