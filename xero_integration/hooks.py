@@ -39,7 +39,12 @@ scheduler_events = {
 	},
 	# Pulls from Xero: each runs only when Xero Settings' Pull Frequency says so (Off: none does).
 	"hourly": ["xero_integration.sync.pull.pull_hourly"],
-	"daily": ["xero_integration.sync.pull.pull_daily", "xero_integration.sync.reference.refresh_all"],
+	"daily": [
+		"xero_integration.sync.pull.pull_daily",
+		"xero_integration.sync.reference.refresh_all",
+		# Settled outbox rows and webhook events older than Xero Settings says; failures stay.
+		"xero_integration.sync.housekeeping.clear_settled_rows",
+	],
 	"weekly": ["xero_integration.sync.pull.pull_weekly"],
 	"monthly": ["xero_integration.sync.pull.pull_monthly"],
 }
@@ -55,7 +60,8 @@ has_permission = {doctype: "xero_integration.sync.permissions.has_permission" fo
 # a Xero Document Link does: the document is in Xero.
 ignore_links_on_delete = ["Xero Sync Log", "Xero Outbox"]
 
-# Xero Sync Log.clear_old_logs keeps failures: only settled rows older than this are removed.
+# Xero Sync Log.clear_old_logs keeps failures: only settled rows older than this are removed (the outbox and
+# webhook events are cleared the same way by sync/housekeeping.py, after Xero Settings' number of days).
 default_log_clearing_doctypes = {"Xero Sync Log": 30}
 
 # Status colours, role checks and Retry shared by every Xero screen.

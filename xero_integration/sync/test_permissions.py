@@ -20,6 +20,7 @@ from xero_integration.testing import (
 	make_sales_invoice,
 	make_user,
 	tax_mappings,
+	webhook_event,
 )
 from xero_integration.xero_integration.dashboard_chart_source.xero_sync_activity import xero_sync_activity
 from xero_integration.xero_integration.report.xero_reconciliation import xero_reconciliation
@@ -75,17 +76,7 @@ class TestAccessByCompany(PushTestCase):
 		frappe.db.commit()
 		for tenant in (cls.ours, cls.theirs):
 			push.drain(tenant)
-			frappe.get_doc(
-				{
-					"doctype": "Xero Webhook Event",
-					"name": f"access-{tenant}-{frappe.generate_hash(length=8)}",
-					"organisation": tenant,
-					"category": "INVOICE",
-					"event_type": "UPDATE",
-					"resource_id": frappe.generate_hash(length=12),
-					"status": "Processed",
-				}
-			).insert(ignore_permissions=True)
+			webhook_event(tenant, "Processed")
 		make_user(RESTRICTED, "Accounts User", "Xero Manager")
 		restrict(RESTRICTED, "Company", COMPANY)
 		make_user(ONE_CUSTOMER, "Accounts User")
