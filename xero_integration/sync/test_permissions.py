@@ -31,6 +31,7 @@ RESTRICTED = "xero-access-restricted@example.com"
 ONE_CUSTOMER = "xero-access-one-customer@example.com"
 UNRESTRICTED = "xero-access-unrestricted@example.com"
 SYSTEM_MANAGER = "xero-access-system-manager@example.com"
+SALES_USER = "xero-access-sales@example.com"
 
 
 def restrict(user: str, doctype: str, value: str) -> None:
@@ -84,6 +85,7 @@ class TestAccessByCompany(PushTestCase):
 		restrict(ONE_CUSTOMER, "Customer", cls.customer)
 		make_user(UNRESTRICTED, "Accounts User", "Xero Manager")
 		make_user(SYSTEM_MANAGER, "System Manager")
+		make_user(SALES_USER, "Sales User")
 		frappe.db.commit()
 
 	def tearDown(self):
@@ -127,7 +129,7 @@ class TestAccessByCompany(PushTestCase):
 		)
 		self.assertEqual(set(history), {self.ours})
 		# Someone who reads the customer but no Xero rows sees no Xero panel, not an error.
-		frappe.set_user(make_user("xero-access-sales@example.com", "Sales User"))
+		frappe.set_user(SALES_USER)
 		status = api.document_status("Customer", self.customer)
 		self.assertEqual((status["records"], status["history"]), ([], []))
 
