@@ -4,8 +4,8 @@ A User Permission on Company limits a user's Xero Sync Log, Outbox, Document Lin
 rows as it limits their invoices; every row reaches its Company through its organisation (Xero
 Organisation.company). A user without such a User Permission reads every organisation's rows, as
 Frappe lets them read every Company's documents; Administrator is never limited. A row of no
-organisation (a failed sign-in to Xero) belongs to no Company and is shown, as Frappe shows a document
-whose Company is empty.
+organisation (a failed sign-in to Xero) is about the connection, not a Company: only users who are not
+limited read it.
 """
 
 import frappe
@@ -24,18 +24,16 @@ def query_conditions(user: str | None = None, doctype: str | None = None) -> str
 	companies = permitted_companies(doctype, user)
 	if companies is None:
 		return ""
-	column = f"`tab{doctype}`.`organisation`"
 	return (
-		f"(coalesce({column}, '') = '' or {column} in (select `name` from `tabXero Organisation` "
-		f"where `company` in ({', '.join(frappe.db.escape(company) for company in companies)})))"
+		f"`tab{doctype}`.`organisation` in (select `name` from `tabXero Organisation` "
+		f"where `company` in ({', '.join(frappe.db.escape(company) for company in companies)}))"
 	)
 
 
 def has_permission(doc, ptype: str | None = None, user: str | None = None) -> bool:
 	"""has_permission of the Xero doctypes: a form, a get, a print of one row."""
 	companies = permitted_companies(doc.doctype, user)
-	return (
-		companies is None
-		or not doc.get("organisation")
-		or frappe.get_cached_value("Xero Organisation", doc.organisation, "company") in companies
+	return companies is None or (
+		bool(doc.get("organisation"))
+		and frappe.get_cached_value("Xero Organisation", doc.organisation, "company") in companies
 	)
