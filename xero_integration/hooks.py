@@ -20,6 +20,9 @@ _SUBMITTABLE_EVENTS = {
 doc_events = {
 	"Customer": {"on_update": "xero_integration.sync.events.queue_party"},
 	"Supplier": {"on_update": "xero_integration.sync.events.queue_party"},
+	# They hold a party's email, phones and addresses.
+	"Contact": {"on_update": "xero_integration.sync.events.queue_linked_parties"},
+	"Address": {"on_update": "xero_integration.sync.events.queue_linked_parties"},
 	"Sales Invoice": _SUBMITTABLE_EVENTS,
 	"Purchase Invoice": _SUBMITTABLE_EVENTS,
 	"Payment Entry": _SUBMITTABLE_EVENTS,
@@ -36,16 +39,29 @@ scheduler_events = {
 	},
 	# Pulls from Xero: each runs only when Xero Settings' Pull Frequency says so (Off: none does).
 	"hourly": ["xero_integration.sync.pull.pull_hourly"],
-	"daily": ["xero_integration.sync.pull.pull_daily", "xero_integration.sync.reference.refresh_all"],
+	"daily": [
+		"xero_integration.sync.pull.pull_daily",
+		"xero_integration.sync.reference.refresh_all",
+		# Settled outbox rows and webhook events older than Xero Settings says; failures stay.
+		"xero_integration.sync.housekeeping.clear_settled_rows",
+	],
 	"weekly": ["xero_integration.sync.pull.pull_weekly"],
 	"monthly": ["xero_integration.sync.pull.pull_monthly"],
 }
+
+# A User Permission on Company limits these rows to the organisations of the user's Companies.
+_COMPANY_ROWS = ("Xero Sync Log", "Xero Outbox", "Xero Document Link", "Xero Webhook Event")
+permission_query_conditions = {
+	doctype: "xero_integration.sync.permissions.query_conditions" for doctype in _COMPANY_ROWS
+}
+has_permission = {doctype: "xero_integration.sync.permissions.has_permission" for doctype in _COMPANY_ROWS}
 
 # Sync history and queued work never stop someone deleting a document (the drain settles its rows);
 # a Xero Document Link does: the document is in Xero.
 ignore_links_on_delete = ["Xero Sync Log", "Xero Outbox"]
 
-# Xero Sync Log.clear_old_logs keeps failures: only settled rows older than this are removed.
+# Xero Sync Log.clear_old_logs keeps failures: only settled rows older than this are removed (the outbox and
+# webhook events are cleared the same way by sync/housekeeping.py, after Xero Settings' number of days).
 default_log_clearing_doctypes = {"Xero Sync Log": 30}
 
 # Status colours, role checks and Retry shared by every Xero screen.

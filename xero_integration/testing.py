@@ -327,6 +327,25 @@ def amend(doc):
 	return amended
 
 
+def webhook_event(tenant_id: str, status: str) -> str:
+	"""A stored webhook event of the organisation, as sync/webhooks.py keeps one, in this status."""
+	return (
+		frappe.get_doc(
+			{
+				"doctype": "Xero Webhook Event",
+				"name": f"test-event-{frappe.generate_hash(length=10)}",
+				"organisation": tenant_id,
+				"category": "INVOICE",
+				"event_type": "UPDATE",
+				"resource_id": frappe.generate_hash(length=12),
+				"status": status,
+			}
+		)
+		.insert(ignore_permissions=True)
+		.name
+	)
+
+
 def read_organisation(tenant_id: str) -> None:
 	"""A background job for the token-race test: one authenticated call, as any sync job makes."""
 	connection.client_for(tenant_id).call("get_organisations")

@@ -12,10 +12,11 @@ OUTBOUND = "ERPNext to Xero"
 
 
 def document_status(doctype: str, name: str) -> dict:
-	"""The Xero records of one document (with Open in Xero links), its queue state and latest logs."""
+	"""The Xero records of one document (with Open in Xero links), its queue state and latest logs, as far
+	as the user may read them (sync/permissions.py: the organisations of the user's Companies)."""
 	short_codes = dict(frappe.get_all("Xero Organisation", fields=["name", "short_code"], as_list=True))
 	names = dict(frappe.get_all("Xero Organisation", fields=["name", "organisation_name"], as_list=True))
-	records = frappe.get_all(
+	records = readable(
 		"Xero Document Link",
 		filters={"reference_doctype": doctype, "reference_name": name},
 		fields=["organisation", "xero_object", "xero_id", "xero_status", "last_synced"],
@@ -26,7 +27,7 @@ def document_status(doctype: str, name: str) -> dict:
 		record["url"] = xero_url(
 			short_codes.get(record.organisation), record.xero_object, record.xero_id, doctype
 		)
-	waiting = frappe.get_all(
+	waiting = readable(
 		"Xero Outbox",
 		filters={
 			"reference_doctype": doctype,
@@ -35,7 +36,7 @@ def document_status(doctype: str, name: str) -> dict:
 		},
 		fields=["status", "last_error"],
 	)
-	history = frappe.get_all(
+	history = readable(
 		"Xero Sync Log",
 		filters={"reference_doctype": doctype, "reference_name": name},
 		fields=["name", "creation", "status", "direction", "operation", "message"],
@@ -48,6 +49,14 @@ def document_status(doctype: str, name: str) -> dict:
 		"needs_attention": [row.last_error for row in waiting if row.status == outbox.NEEDS_ATTENTION],
 		"history": history,
 	}
+
+
+def readable(doctype: str, **query) -> list:
+	"""frappe.get_list for a panel shown to everyone who reads a document: empty, not an error, for a
+	user who may not read `doctype` at all (a Sales User on a Customer)."""
+	if not frappe.has_permission(doctype, "read"):
+		return []
+	return frappe.get_list(doctype, **query)
 
 
 def log_url(log) -> str | None:

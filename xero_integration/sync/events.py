@@ -94,3 +94,17 @@ def _linked(organisation: str, doctype: str, name: str, xero_object: str | None 
 	if xero_object:
 		filters["xero_object"] = xero_object
 	return bool(frappe.db.exists("Xero Document Link", filters))
+
+
+def queue_linked_parties(doc, method=None):
+	"""A Contact or Address holds the email, phones or address of the Customers and Suppliers it is linked
+	to: its edit is queued as an edit of each of them, under queue_party's rules."""
+	# A new one comes with its party's own save (ERPNext makes the primary Contact and Address while saving
+	# the party, one pulled from Xero included), or is not the party's primary one until a save of the
+	# party makes it so.
+	if doc.flags.in_insert:
+		return
+	for link in doc.get("links") or []:
+		if link.link_doctype in ("Customer", "Supplier"):
+			# The party as queue_party reads it; the Contact's flags say whether the change came from Xero.
+			queue_party(frappe._dict(doctype=link.link_doctype, name=link.link_name, flags=doc.flags))

@@ -1,6 +1,9 @@
 """Xero Reconciliation: ERPNext against Xero for one organisation and period, per invoice (status, total,
 amount due) or per customer/supplier balance. A prepared report: Xero is read in a background job.
 
+Who runs it must be allowed to read the organisation's Company; the ERPNext side lists the invoices they
+may read, and the Xero records of invoices they may not read are left out (not shown as only in Xero).
+
 Amounts compare in the document's currency; credit notes (ERPNext returns) compare as positive
 amounts, as Xero keeps them. Balances sum the period's documents on each side: what is still owed.
 """
@@ -28,6 +31,10 @@ def execute(filters=None):
 	filters = frappe._dict(filters or {})
 	if not filters.organisation:
 		frappe.throw(_("Pick a Xero organisation."))
+	company = frappe.db.get_value("Xero Organisation", filters.organisation, "company")
+	if not company:
+		frappe.throw(_("Link the Xero organisation to a Company first."))
+	frappe.has_permission("Company", "read", company, throw=True)
 	filters.to_date = getdate(filters.to_date or nowdate())
 	filters.from_date = getdate(filters.from_date or add_months(filters.to_date, -1))
 	rows = invoice_rows(filters)
@@ -50,6 +57,8 @@ def invoice_rows(filters) -> list[dict]:
 	for doc in documents:
 		xero_id = linked.get((doc.doctype, doc.name))
 		rows.append(compare(doc, records.pop(xero_id, None) if xero_id else None, organisation))
+	for xero_id in unreadable(organisation.name, set(records)):
+		del records[xero_id]
 	rows.extend(
 		xero_only_row(record, organisation)
 		for record in records.values()
@@ -61,7 +70,7 @@ def invoice_rows(filters) -> list[dict]:
 def erpnext_documents(company: str, from_date, to_date) -> list[dict]:
 	documents = []
 	for doctype in INVOICE_DOCTYPES:
-		for doc in frappe.get_all(
+		for doc in frappe.get_list(
 			doctype,
 			filters={
 				"company": company,
@@ -105,6 +114,29 @@ def xero_ids(organisation: str, documents: list[dict]) -> dict[tuple[str, str], 
 		):
 			ids[(doctype, link.reference_name)] = link.xero_id
 	return ids
+
+
+def unreadable(organisation: str, xero_ids: set[str]) -> set[str]:
+	"""Those of these Xero records that belong to ERPNext documents the user may not read."""
+	if not xero_ids:
+		return set()
+	links = frappe.get_all(
+		"Xero Document Link",
+		filters={
+			"organisation": organisation,
+			"reference_doctype": ("in", INVOICE_DOCTYPES),
+			"xero_id": ("in", list(xero_ids)),
+		},
+		fields=["reference_doctype", "reference_name", "xero_id"],
+	)
+	readable = set()
+	for doctype in INVOICE_DOCTYPES:
+		if names := [link.reference_name for link in links if link.reference_doctype == doctype]:
+			readable.update(
+				(doctype, name)
+				for name in frappe.get_list(doctype, filters={"name": ("in", names)}, pluck="name")
+			)
+	return {link.xero_id for link in links if (link.reference_doctype, link.reference_name) not in readable}
 
 
 class XeroRecords:
