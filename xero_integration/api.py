@@ -133,7 +133,7 @@ def webhook(**_payload):
 
 	from xero_integration.sync import webhooks
 
-	status = webhooks.receive(frappe.request.get_data(), frappe.get_request_header("x-xero-signature"))
+	status = webhooks.receive(frappe.request, frappe.get_request_header("x-xero-signature"))
 	return Response(b"", status=status)
 
 
