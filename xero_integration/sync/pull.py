@@ -42,6 +42,7 @@ from xero_integration.core.pull import (
 from xero_integration.install import FRACTIONAL_UOM
 from xero_integration.sync import connection, links, party_details
 from xero_integration.sync.context import mapping_context, tax_rates
+from xero_integration.sync.integration_user import as_integration_user
 from xero_integration.sync.log import create_log
 
 OBJECTS = ("Contact", "Invoice", "CreditNote", "Payment")  # dependency order
@@ -152,9 +153,10 @@ def ready(organisation: str) -> bool:
 # ---- scheduled and on-demand pulls -------------------------------------------------------------
 
 
+@as_integration_user()
 def pull_organisation(organisation: str, objects=OBJECTS) -> Counter:
 	"""Pull what changed in Xero since each object's watermark. The scheduler, Sync now and
-	`bench xero pull` all run this."""
+	`bench xero pull` all run this, as the integration user."""
 	counts: Counter = Counter()
 	if not frappe.db.get_single_value("Xero Settings", "enabled") or not ready(organisation):
 		return counts

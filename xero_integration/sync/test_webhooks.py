@@ -13,6 +13,7 @@ import requests
 from frappe.utils import flt
 
 from xero_integration.core.webhook import MAX_BODY_BYTES, sign
+from xero_integration.install import INTEGRATION_USER
 from xero_integration.sync import push, webhooks
 from xero_integration.sync.test_pull import InboundTestCase
 from xero_integration.testing import (
@@ -278,12 +279,28 @@ class TestProcessing(WebhookTestCase):
 		self.assertEqual(self.ledger(credit.name)[f"Debtors - {ABBR}"], Decimal("-46.00"))
 		self.assertTrue(self.linked("Invoice", invoice["InvoiceID"]))
 
-	def test_a_real_worker_processes_the_queued_events(self):
+	def test_a_real_worker_processes_the_queued_events_as_the_integration_user(self):
 		contact = self.contact("Worker Buyer")
 		invoice = self.invoice(contact, [(1, 80, "200", "OUTPUT2")], number="WRK")
-		self.deliver()
+		self.deliver()  # Xero's POST, without a login
 		self.assertTrue(self.stored(invoice["InvoiceID"]))
 		self.run_worker()
 		doc = self.document_of("Invoice", invoice["InvoiceID"], "Sales Invoice")
+		customer = self.document_of("Contact", contact["ContactID"], "Customer")
 		self.assertEqual((doc.docstatus, flt(doc.grand_total, 2)), (1, 92.0))
 		self.assertEqual({e.status for e in self.stored(invoice["InvoiceID"])}, {"Processed"})
+		self.assertEqual((doc.owner, customer.owner), (INTEGRATION_USER, INTEGRATION_USER))
+
+		# A bookkeeper voids it in Xero: the worker cancels it in ERPNext, as the integration user.
+		self.xero_request("POST", f"Invoices/{invoice['InvoiceID']}", {"Invoices": [{"Status": "VOIDED"}]})
+		self.deliver()
+		self.run_worker()
+		doc.reload()
+		self.assertEqual((doc.docstatus, doc.modified_by), (2, INTEGRATION_USER))
+		self.assertEqual(self.ledger(doc.name), {})
+		logs = frappe.get_all(
+			"Xero Sync Log",
+			filters={"xero_id": ("in", [invoice["InvoiceID"], contact["ContactID"]])},
+			fields=["status", "owner"],
+		)
+		self.assertEqual({(log.status, log.owner) for log in logs}, {("Success", INTEGRATION_USER)})

@@ -13,6 +13,7 @@ from frappe.utils.password import get_decrypted_password
 from xero_integration.core.pull import xero_datetime
 from xero_integration.core.webhook import MalformedWebhook, is_signature_valid, is_too_large, parse_events
 from xero_integration.sync import pull
+from xero_integration.sync.integration_user import as_integration_user
 from xero_integration.sync.log import create_log
 
 QUEUED, PROCESSED, IGNORED, FAILED = "Queued", "Processed", "Ignored", "Failed"
@@ -64,7 +65,8 @@ def receive(request, signature: str | None) -> int:
 	except MalformedWebhook:
 		return 400
 	if events:
-		store(events)
+		with as_integration_user():  # not Guest: the stored events, and the job they queue, run as it
+			store(events)
 	return 200
 
 
@@ -135,6 +137,7 @@ def process_all() -> None:
 		enqueue_processing(organisation)
 
 
+@as_integration_user()
 def process(organisation: str) -> int:
 	"""Apply every queued event of one organisation; returns how many events were settled."""
 	if not pull.ready(organisation) or not frappe.db.get_single_value("Xero Settings", "enabled"):
