@@ -23,12 +23,11 @@ def start_oauth() -> str:
 
 @frappe.whitelist(methods=["GET"])
 def oauth_callback(code: str | None = None, state: str | None = None, error: str | None = None, **_ignored):
-	"""Where Xero sends the browser back. Always ends in a redirect to a form with a plain message."""
+	"""Where Xero sends the browser back. A manager's sign-in ends in a redirect to a form with a plain
+	message; anyone else gets a permission error before anything is read, used up or written."""
+	_require_manager()
 	try:
-		_require_manager()
-		if error:
-			frappe.throw(_("Xero did not grant access: {0}").format(error))
-		names = connection.complete_authorization(code, state)
+		names = connection.complete_authorization(code, state, error)
 		message = _("Connected to Xero: {0}. Link each organisation to a Company.").format(", ".join(names))
 		route = "/app/xero-organisation"
 	except Exception as e:
@@ -133,7 +132,7 @@ def webhook(**_payload):
 
 	from xero_integration.sync import webhooks
 
-	status = webhooks.receive(frappe.request.get_data(), frappe.get_request_header("x-xero-signature"))
+	status = webhooks.receive(frappe.request, frappe.get_request_header("x-xero-signature"))
 	return Response(b"", status=status)
 
 

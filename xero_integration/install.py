@@ -1,9 +1,15 @@
-"""Install, migrate and uninstall: the role, the custom fields, and nothing more."""
+"""Install, migrate and uninstall: the role, the integration user, the custom fields, and nothing more."""
 
 import frappe
 from frappe.custom.doctype.custom_field.custom_field import create_custom_fields
 
 XERO_MANAGER = "Xero Manager"
+# Webhook jobs and scheduled pulls run as this user: what they write shows it, not Guest. It never
+# signs in (no password; a reserved domain that receives no mail).
+INTEGRATION_USER = "xero-integration@xero-integration.invalid"
+# Applying Xero's changes submits, cancels and amends invoices and payments; everything else it writes
+# (parties, addresses, the app's own records) is written without a permission check.
+INTEGRATION_ROLES = ("Accounts Manager",)
 # Lines pulled from Xero may carry fractional quantities (hours, kilos); ERPNext's "Nos" refuses them.
 FRACTIONAL_UOM = "Xero Unit"
 SYNCED_DOCTYPES = ("Customer", "Supplier", "Sales Invoice", "Purchase Invoice", "Payment Entry")
@@ -56,12 +62,26 @@ def before_install():
 def after_install():
 	ensure_custom_fields()
 	ensure_fractional_uom()
+	ensure_integration_user()
 
 
 def after_migrate():
 	ensure_role()
 	ensure_custom_fields()
 	ensure_fractional_uom()
+	ensure_integration_user()
+
+
+def ensure_integration_user():
+	"""The integration user, enabled, with exactly INTEGRATION_ROLES (roles added by hand are taken away)."""
+	if frappe.db.exists("User", INTEGRATION_USER):
+		user = frappe.get_doc("User", INTEGRATION_USER)
+	else:
+		user = frappe.new_doc("User")
+		user.update({"email": INTEGRATION_USER, "first_name": "Xero Integration", "send_welcome_email": 0})
+	user.enabled = 1
+	user.set("roles", [{"role": role} for role in INTEGRATION_ROLES])
+	user.save(ignore_permissions=True)
 
 
 def ensure_fractional_uom():
@@ -101,3 +121,7 @@ def before_uninstall():
 			pass  # documents pulled from Xero use it; removing it would break them
 	if frappe.db.exists("Role", XERO_MANAGER):
 		frappe.delete_doc("Role", XERO_MANAGER, ignore_permissions=True, force=True)
+	# Disabled, not deleted: the documents it wrote keep naming their owner.
+	if frappe.db.exists("User", INTEGRATION_USER):
+		frappe.db.set_value("User", INTEGRATION_USER, "enabled", 0)
+		frappe.clear_cache(user=INTEGRATION_USER)

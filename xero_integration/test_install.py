@@ -1,5 +1,5 @@
-"""Tier 2: what install adds, uninstall removes (custom fields, their columns, the role), and migrate
-puts back idempotently."""
+"""Tier 2: what install adds, uninstall removes (custom fields, their columns, the role) or disables (the
+integration user), and migrate puts back idempotently."""
 
 import frappe
 from frappe.tests.utils import FrappeTestCase
@@ -9,6 +9,14 @@ from xero_integration import install
 
 def our_custom_fields() -> set[str]:
 	return set(frappe.get_all("Custom Field", filters={"fieldname": ("like", "xero%")}, pluck="name"))
+
+
+def integration_user() -> tuple[int, set[str]]:
+	"""Whether the integration user is enabled, and its roles."""
+	return (
+		frappe.db.get_value("User", install.INTEGRATION_USER, "enabled"),
+		set(frappe.get_all("Has Role", filters={"parent": install.INTEGRATION_USER}, pluck="role")),
+	)
 
 
 class TestInstall(FrappeTestCase):
@@ -24,11 +32,13 @@ class TestInstall(FrappeTestCase):
 		}
 		self.assertEqual(our_custom_fields(), expected)
 		self.assertTrue(frappe.db.exists("Role", install.XERO_MANAGER))
+		self.assertEqual(integration_user(), (1, set(install.INTEGRATION_ROLES)))
 		other_fields = frappe.db.count("Custom Field") - len(expected)
 		install.before_uninstall()
 		self.assertEqual(our_custom_fields(), set())
 		self.assertEqual(frappe.db.count("Custom Field"), other_fields)
 		self.assertFalse(frappe.db.exists("Role", install.XERO_MANAGER))
+		self.assertEqual(integration_user()[0], 0)
 		if not frappe.db.exists("Sales Invoice Item", {"uom": install.FRACTIONAL_UOM}):
 			self.assertFalse(frappe.db.exists("UOM", install.FRACTIONAL_UOM))
 		for doctype in install.SYNCED_DOCTYPES:
@@ -39,3 +49,5 @@ class TestInstall(FrappeTestCase):
 		self.assertIn("xero_id", frappe.db.get_table_columns("Sales Invoice"))
 		self.assertEqual(frappe.db.count("Role", {"name": install.XERO_MANAGER}), 1)
 		self.assertEqual(frappe.db.get_value("UOM", install.FRACTIONAL_UOM, "must_be_whole_number"), 0)
+		self.assertEqual(integration_user(), (1, set(install.INTEGRATION_ROLES)))
+		self.assertEqual(frappe.db.count("User", {"name": install.INTEGRATION_USER}), 1)

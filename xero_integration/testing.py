@@ -126,7 +126,13 @@ def reset_settings():
 	"""A clean slate: no tokens, no organisations, nothing queued."""
 	for name in frappe.get_all("Xero Organisation", pluck="name"):
 		frappe.clear_document_cache("Xero Organisation", name)
-	for doctype in ("Xero Outbox", "Xero Document Link", "Xero Sync Log", "Xero Organisation"):
+	for doctype in (
+		"Xero Outbox",
+		"Xero Document Link",
+		"Xero Sync Log",
+		"Xero Held Record",
+		"Xero Organisation",
+	):
 		frappe.db.delete(doctype)
 	frappe.db.delete("__Auth", {"doctype": "Xero Settings"})
 	frappe.db.delete("Singles", {"doctype": "Xero Settings"})

@@ -1,7 +1,8 @@
 """Arithmetic of pulling from Xero: ID chunks, Xero timestamps, the pull watermark, conflict winners.
 
 Frappe-free. The watermark is the If-Modified-Since of the next pull: it may only move past a record
-once that record is safely applied in ERPNext, so a record that failed is fetched again next time.
+once that record is safely applied in ERPNext, or held aside to be retried on its own (by id), so a
+record that failed is never skipped and never pins the watermark for ever.
 """
 
 import datetime
@@ -17,8 +18,14 @@ ID_CHUNK = 40
 PAGE_SIZE = 1000
 # Xero's event time can precede the record's UpdatedDateUTC by a little; look back this far.
 EVENT_LOOKBACK = datetime.timedelta(minutes=5)
+# Our clock and Xero's may differ a little: pulls that start "now" start this much earlier.
+CLOCK_MARGIN = datetime.timedelta(minutes=5)
 
 XERO_WINS, ERPNEXT_WINS, NEWEST_WINS = "Xero wins", "ERPNext wins", "Newest wins"
+# A held record fails this many times in all (the first failure and its retries), then it is parked.
+HOLD_ATTEMPTS = 5
+# Payments of these the app does not apply: only invoices and credit notes are payment targets.
+UNAPPLIED_PAYMENT_TARGETS = ("Prepayment", "Overpayment")
 
 _MS_DATE = re.compile(r"^/Date\((?P<ms>-?\d+)(?P<tz>[+-]\d{4})?\)/$")
 UTC = datetime.timezone.utc
@@ -80,18 +87,19 @@ class Watermark:
 
 	Records arrive in UpdatedDateUTC order. A failed record pins the watermark at its own stamp for
 	the rest of the run; records after it are still applied (they are re-read next time and found
-	unchanged), so one bad document neither blocks the others nor is skipped.
+	unchanged), so one bad document neither blocks the others nor is skipped. A failed record the
+	caller holds aside (to retry it by id) counts as passed: it is not lost, and it pins nothing.
 	"""
 
 	def __init__(self, start=None):
 		self.value = xero_datetime(start)
 		self.failed_at: datetime.datetime | None = None
 
-	def record(self, stamp, ok: bool) -> None:
+	def record(self, stamp, ok: bool, held: bool = False) -> None:
 		moment = xero_datetime(stamp)
 		if moment is None:
 			return
-		if not ok:
+		if not ok and not held:
 			if self.failed_at is None or moment < self.failed_at:
 				self.failed_at = moment
 			return
@@ -104,6 +112,20 @@ class Watermark:
 		if self.failed_at is not None and (self.value is None or self.failed_at < self.value):
 			return self.failed_at
 		return self.value
+
+
+def after_failure(attempts: int) -> tuple[int, bool]:
+	"""A held record's attempts after one more failure, and whether it is now parked (not retried)."""
+	attempts += 1
+	return attempts, attempts >= HOLD_ATTEMPTS
+
+
+def unapplied_payment_target(payment: Mapping) -> str | None:
+	"""What a Xero payment pays when the app does not apply it ("Prepayment" or "Overpayment": a refund
+	of a customer's prepayment, say); None for a payment of an invoice or credit note."""
+	if payment.get("Invoice") or payment.get("CreditNote"):
+		return None
+	return next((target for target in UNAPPLIED_PAYMENT_TARGETS if payment.get(target)), None)
 
 
 def winner(policy: str, *, erpnext_changed: bool, erpnext_modified=None, xero_updated=None) -> str:

@@ -116,3 +116,27 @@ def test_booked_hash_sees_a_line_edit_that_keeps_the_total():
 	moved = booked_invoice(line={"AccountCode": "260"})
 	split = booked_invoice(line={"Quantity": 4, "UnitAmount": 25})
 	assert len({pull.booked_hash(booked_invoice()), pull.booked_hash(moved), pull.booked_hash(split)}) == 3
+
+
+def test_a_failure_held_aside_lets_the_watermark_move_on():
+	mark = pull.Watermark(at(1))
+	mark.record(at(4), ok=False, held=True)
+	mark.record(at(6), ok=True)
+	assert mark.safe == pull.xero_datetime(at(6))
+	assert mark.failed_at is None
+
+
+def test_a_held_record_is_retried_until_the_cap_then_parked():
+	attempts, parked = 0, False
+	for _failure in range(pull.HOLD_ATTEMPTS - 1):
+		attempts, parked = pull.after_failure(attempts)
+		assert not parked
+	assert pull.after_failure(attempts) == (pull.HOLD_ATTEMPTS, True)
+
+
+def test_payments_of_prepayments_and_overpayments_are_not_applied():
+	refund = {"PaymentID": "p-1", "Prepayment": {"PrepaymentID": "pp-1"}, "Amount": 10.0}
+	assert pull.unapplied_payment_target(refund) == "Prepayment"
+	assert pull.unapplied_payment_target({"Overpayment": {"OverpaymentID": "op-1"}}) == "Overpayment"
+	assert pull.unapplied_payment_target({"Invoice": {"InvoiceID": "i-1"}}) is None
+	assert pull.unapplied_payment_target({"CreditNote": {"CreditNoteID": "c-1"}}) is None

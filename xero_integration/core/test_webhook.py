@@ -58,3 +58,15 @@ def test_malformed_bodies_are_refused(body):
 def test_unknown_category_is_refused():
 	with pytest.raises(webhook.MalformedWebhook):
 		webhook.parse_events(json.dumps({"events": [_event(eventCategory="BANKFEED")]}).encode())
+
+
+@pytest.mark.parametrize("signature", ["é" * 44, "Ã©Ã©", "not base64 at all", "=" * 44, " "])
+def test_a_malformed_or_non_ascii_signature_is_invalid_not_an_error(signature):
+	body = b'{"events": []}'
+	assert not webhook.is_signature_valid(body, signature, KEY)
+
+
+def test_a_body_over_the_cap_is_too_large_whatever_it_says():
+	assert not webhook.is_too_large(None)  # chunked: the length is checked once read
+	assert not webhook.is_too_large(webhook.MAX_BODY_BYTES)
+	assert webhook.is_too_large(webhook.MAX_BODY_BYTES + 1)

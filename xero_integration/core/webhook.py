@@ -7,6 +7,8 @@ import json
 from dataclasses import dataclass
 
 EVENT_CATEGORIES = frozenset({"CONTACT", "INVOICE", "CREDITNOTE", "SUBSCRIPTION"})
+# Xero's deliveries are a few kilobytes (thin events, small batches); anything near this is not Xero.
+MAX_BODY_BYTES = 1024 * 1024
 
 
 class MalformedWebhook(ValueError):
@@ -37,7 +39,14 @@ def sign(body: bytes, webhook_key: str) -> str:
 def is_signature_valid(body: bytes, signature: str | None, webhook_key: str) -> bool:
 	if not signature or not webhook_key:
 		return False
-	return hmac.compare_digest(sign(body, webhook_key), signature.strip())
+	# Bytes, not text: compare_digest refuses non-ASCII text, and a forged header may hold anything.
+	given = signature.strip().encode("utf-8", "surrogateescape")
+	return hmac.compare_digest(sign(body, webhook_key).encode("ascii"), given)
+
+
+def is_too_large(length: int | None) -> bool:
+	"""Whether a body of this many bytes is refused unread (None: not known yet, e.g. chunked)."""
+	return length is not None and length > MAX_BODY_BYTES
 
 
 def parse_events(body: bytes) -> list[WebhookEvent]:

@@ -81,18 +81,28 @@ def start_authorization() -> str:
 	return oauth.authorization_url(login_url(), client_id, redirect_uri(), scopes, state, challenge)
 
 
-def complete_authorization(code: str | None, state: str | None) -> list[str]:
-	"""Check state, exchange the code, store tokens, record the organisations. Returns their names."""
+def complete_authorization(code: str | None, state: str | None, error: str | None = None) -> list[str]:
+	"""Check state, exchange the code, store tokens, record the organisations. Returns their names.
+	`error` is Xero's refusal, reported once the state shows the sign-in is this user's."""
 	if not state:
 		frappe.throw(_("Xero did not return the sign-in state. Start again with Connect to Xero."))
-	# GETDEL makes the state single-use even if the callback is replayed concurrently.
-	raw = frappe.cache.getdel(_state_key(state))
+	key = _state_key(state)
+	raw = frappe.cache.get(key)
 	pending = json.loads(raw) if raw else None
-	if not pending or pending.get("user") != frappe.session.user or pending.get("sid") != frappe.session.sid:
+	# Checked before it is used up: someone else's request leaves the state to the user who started it.
+	# DEL then makes it single-use even if the callback is replayed concurrently.
+	if (
+		not pending
+		or pending.get("user") != frappe.session.user
+		or pending.get("sid") != frappe.session.sid
+		or not frappe.cache.delete(key)
+	):
 		frappe.throw(
 			_("This Xero sign-in is not valid any more (expired, already used, or started by someone else)."),
 			frappe.PermissionError,
 		)
+	if error:
+		frappe.throw(_("Xero did not grant access: {0}").format(error))
 	if not code:
 		frappe.throw(_("Xero did not return an authorisation code. Start again with Connect to Xero."))
 	client_id, secret = _credentials()

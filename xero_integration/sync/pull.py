@@ -3,7 +3,8 @@ watermark), map them with the core reverse mappings and apply them as ERPNext do
 
 Everything written here carries doc.flags.from_xero, so sync/events.py never queues it back to Xero.
 Each record is applied in its own transaction and ends in one Outcome; a record that fails is
-logged as Needs Attention (with the Xero id and what to fix) and pins the watermark at itself.
+logged as Needs Attention (with the Xero id and what to fix). A scheduled pull holds it aside
+(sync/held.py) and retries it by id, so it never pins the watermark; Import History resumes at it.
 Submitted documents are never edited in place: a Xero-side change is applied by cancel and amend
 when the conflict policy lets Xero win, otherwise it is logged as a conflict with both versions.
 """
@@ -29,6 +30,7 @@ from xero_integration.core.mapping.invoice import ROUNDING_DESCRIPTION, invoice_
 from xero_integration.core.mapping.payment import payment_to_erpnext
 from xero_integration.core.money import money
 from xero_integration.core.pull import (
+	HOLD_ATTEMPTS,
 	PAGE_SIZE,
 	Watermark,
 	booked_hash,
@@ -37,11 +39,14 @@ from xero_integration.core.pull import (
 	if_modified_since,
 	is_last_page,
 	same_moment,
+	unapplied_payment_target,
 	winner,
 )
 from xero_integration.install import FRACTIONAL_UOM
 from xero_integration.sync import connection, links, party_details
 from xero_integration.sync.context import mapping_context, tax_rates
+from xero_integration.sync.held import HeldRecords
+from xero_integration.sync.integration_user import as_integration_user
 from xero_integration.sync.log import create_log
 
 OBJECTS = ("Contact", "Invoice", "CreditNote", "Payment")  # dependency order
@@ -52,6 +57,9 @@ LIST_CALL = {
 	"CreditNote": ("get_credit_notes", "CreditNotes", "CreditNoteID", {"unitdp": 4}),
 	"Payment": ("get_payments", "Payments", "PaymentID", {}),
 }
+# object -> (AccountingApi method reading one record by id, its extra parameters), for the objects whose
+# list has no IDs filter.
+GET_ONE_CALL = {"CreditNote": ("get_credit_note", {"unitdp": 4}), "Payment": ("get_payment", {})}
 WATERMARK_FIELD = {
 	"Contact": "contacts_pulled_until",
 	"Invoice": "invoices_pulled_until",
@@ -152,9 +160,10 @@ def ready(organisation: str) -> bool:
 # ---- scheduled and on-demand pulls -------------------------------------------------------------
 
 
+@as_integration_user()
 def pull_organisation(organisation: str, objects=OBJECTS) -> Counter:
 	"""Pull what changed in Xero since each object's watermark. The scheduler, Sync now and
-	`bench xero pull` all run this."""
+	`bench xero pull` all run this, as the integration user."""
 	counts: Counter = Counter()
 	if not frappe.db.get_single_value("Xero Settings", "enabled") or not ready(organisation):
 		return counts
@@ -173,6 +182,7 @@ def pull_organisation(organisation: str, objects=OBJECTS) -> Counter:
 		status, message = "Success", None
 		try:
 			for kind in objects:
+				retry_held(applier, kind)
 				field = WATERMARK_FIELD[kind]
 				since = frappe.db.get_value("Xero Organisation", organisation, field)
 				pull_object(
@@ -183,6 +193,7 @@ def pull_organisation(organisation: str, objects=OBJECTS) -> Counter:
 						"Xero Organisation", organisation, field, db_datetime(mark), update_modified=False
 					),
 					lock=lock,
+					hold_failures=True,
 				)
 		except XeroError as e:
 			frappe.db.rollback()
@@ -202,17 +213,33 @@ def pull_organisation(organisation: str, objects=OBJECTS) -> Counter:
 	return counts
 
 
-def pull_object(applier, kind: str, *, since, save, where=None, on_page=None, lock=None) -> Watermark:
+def pull_object(
+	applier, kind: str, *, since, save, where=None, on_page=None, lock=None, hold_failures=False
+) -> Watermark:
 	"""Page through what changed since `since` (oldest change first, 1000 a page), applying each page
-	and only then calling save(watermark): an interruption re-reads at most one page."""
+	and only then calling save(watermark): an interruption re-reads at most one page.
+
+	hold_failures: a record that fails is held aside and the watermark moves past it (retry_held
+	retries it); a held version read again (a page re-reads the watermark's own second) is left alone."""
 	mark = Watermark(since)
 	header = if_modified_since(since)
+	id_key = LIST_CALL[kind][2]
 	page = 1
 	while True:
 		records, pagination = applier.list_page(kind, page, header, where)
-		outcomes = applier.apply_all(kind, records)
+		waiting = {
+			r[id_key]
+			for r in records
+			if hold_failures and applier.held.waits(kind, r[id_key], r.get("UpdatedDateUTC"))
+		}
+		outcomes = applier.apply_all(kind, [r for r in records if r[id_key] not in waiting])
+		for record in records:
+			if record[id_key] in waiting:
+				mark.record(record.get("UpdatedDateUTC"), ok=False, held=True)
 		for outcome in outcomes:
-			mark.record(outcome.stamp, outcome.ok)
+			if hold_failures and not outcome.ok:
+				applier.hold(kind, outcome)
+			mark.record(outcome.stamp, outcome.ok, held=hold_failures)
 		if mark.safe is not None:
 			save(mark.safe)
 		frappe.db.commit()
@@ -223,6 +250,30 @@ def pull_object(applier, kind: str, *, since, save, where=None, on_page=None, lo
 		if is_last_page(len(records), page, pagination):
 			return mark
 		page += 1
+
+
+def retry_held(applier, kind: str) -> None:
+	"""The held records of one object, fetched by id and applied again (released when they apply, held
+	again or parked when they fail); one Xero no longer has is released, with a log saying so."""
+	ids = applier.held.retrying(kind)
+	if not ids:
+		return
+	records = applier.fetch(kind, ids)
+	for xero_id in ids:
+		if xero_id not in records:
+			applier.held.release(kind, xero_id)
+			applier.log(
+				"Skipped",
+				kind,
+				xero_id,
+				_("Xero no longer has {0} {1}: it is not retried, and nothing changed in ERPNext.").format(
+					kind, xero_id
+				),
+			)
+	for outcome in applier.apply_all(kind, list(records.values())):
+		if not outcome.ok:
+			applier.hold(kind, outcome)
+	frappe.db.commit()
 
 
 def summary(counts: Counter) -> str:
@@ -288,6 +339,7 @@ class Applier:
 		self.company = self.org.company
 		self.client = client or connection.client_for(organisation)
 		self.counts: Counter = Counter()
+		self.held = HeldRecords(organisation)
 		self._party_index: dict[str, dict[str, str]] = {}
 
 	# ---- what the mappings need -------------------------------------------------------------------
@@ -353,9 +405,9 @@ class Applier:
 		"""The current Xero records of these IDs, by lowercase ID; an ID Xero no longer has is absent."""
 		method, collection, id_key, extra = LIST_CALL[kind]
 		found = {}
-		if kind == "CreditNote":
-			# Xero's CreditNotes list has no IDs filter: read what changed since the events, in pages
-			# (or, with no events to date them, fetch each one).
+		if kind in GET_ONE_CALL:
+			# Xero's CreditNotes and Payments lists have no IDs filter: read what changed since the events,
+			# in pages (or, with no events to date them, fetch each one).
 			wanted = {i.lower() for i in ids}
 			if not event_dates:
 				for xero_id in wanted:
@@ -379,11 +431,13 @@ class Applier:
 		return found
 
 	def fetch_one(self, kind: str, xero_id: str) -> dict[str, dict]:
+		method, extra = GET_ONE_CALL[kind]
+		_list_method, collection, id_key, _extra = LIST_CALL[kind]
 		try:
-			body = self.client.call("get_credit_note", xero_id, unitdp=4).body or {}
+			body = self.client.call(method, xero_id, **extra).body or {}
 		except XeroNotFound:
 			return {}
-		return {r["CreditNoteID"].lower(): r for r in body.get("CreditNotes") or []}
+		return {r[id_key].lower(): r for r in body.get(collection) or []}
 
 	# ---- applying ---------------------------------------------------------------------------------
 
@@ -403,6 +457,7 @@ class Applier:
 		}[kind]
 		try:
 			outcome = handler(record)
+			self.held.release(kind, xero_id)
 			frappe.db.commit()
 		except XeroError as e:
 			if e.retryable or not isinstance(e, XeroNotFound):
@@ -422,17 +477,15 @@ class Applier:
 			outcome = self.attention(kind, record, plain_error(e))
 		except Exception as e:
 			frappe.db.rollback()
-			create_log(
-				"Failed",
-				operation=f"{kind} from Xero",
-				direction=DIRECTION,
-				organisation=self.organisation,
-				xero_object=kind,
-				xero_id=xero_id,
-				message=_("Applying this Xero record failed unexpectedly: {0}").format(e),
-				request=record,
-				traceback=frappe.get_traceback(),
-			)
+			if not self.held.repeats(kind, xero_id, str(e)):
+				self.log(
+					"Failed",
+					kind,
+					xero_id,
+					_("Applying this Xero record failed unexpectedly: {0}").format(e),
+					request=record,
+					traceback=frappe.get_traceback(),
+				)
 			frappe.db.commit()
 			outcome = Outcome(xero_id, stamp, FAILED, str(e))
 		self.counts[outcome.result] += 1
@@ -442,35 +495,50 @@ class Applier:
 		frappe.db.rollback()
 		xero_id = record.get(LIST_CALL[kind][2])
 		label = record.get("Name") or record.get("InvoiceNumber") or record.get("CreditNoteNumber") or xero_id
-		create_log(
-			"Needs Attention",
-			operation=f"{kind} from Xero",
-			direction=DIRECTION,
-			organisation=self.organisation,
-			xero_object=kind,
-			xero_id=xero_id,
-			message=_("Xero {0} {1}: {2}").format(kind, label, message),
-			request=record,
-			response=erpnext,
-		)
+		if not self.held.repeats(kind, xero_id, message):
+			self.log(
+				"Needs Attention",
+				kind,
+				xero_id,
+				_("Xero {0} {1}: {2}").format(kind, label, message),
+				request=record,
+				response=erpnext,
+			)
 		frappe.db.commit()
 		return Outcome(xero_id, record.get("UpdatedDateUTC"), FAILED, message)
 
 	def done(self, result: str, kind: str, record: dict, doctype: str, name: str, message=None) -> Outcome:
 		xero_id = record.get(LIST_CALL[kind][2])
+		self.log(
+			"Success", kind, xero_id, message, reference_doctype=doctype, reference_name=name, request=record
+		)
+		return Outcome(xero_id, record.get("UpdatedDateUTC"), result, message)
+
+	def log(self, status: str, kind: str, xero_id: str | None, message: str | None, **fields) -> None:
+		"""One log row about one Xero record of this organisation."""
 		create_log(
-			"Success",
+			status,
 			operation=f"{kind} from Xero",
 			direction=DIRECTION,
 			organisation=self.organisation,
-			reference_doctype=doctype,
-			reference_name=name,
 			xero_object=kind,
 			xero_id=xero_id,
 			message=message,
-			request=record,
+			**fields,
 		)
-		return Outcome(xero_id, record.get("UpdatedDateUTC"), result, message)
+
+	def hold(self, kind: str, outcome: Outcome) -> None:
+		"""Hold a failed record aside to retry it by id; at the cap it is parked, with one log saying so."""
+		if self.held.hold(kind, outcome):
+			self.log(
+				"Needs Attention",
+				kind,
+				outcome.xero_id,
+				_(
+					"Xero {0} {1} failed {2} times and is no longer retried on its own: {3} Fix the cause, then "
+					"change it in Xero or import Xero's history from its date to bring it in."
+				).format(kind, outcome.xero_id, HOLD_ATTEMPTS, outcome.message),
+			)
 
 	def fetch_dependencies(self, kind: str, records: list[dict]) -> None:
 		"""Bring in, in bulk, the contacts of invoices and the invoices of payments not yet linked, so
@@ -897,6 +965,9 @@ class Applier:
 		xero_id, stamp = payment["PaymentID"], payment.get("UpdatedDateUTC")
 		if not pulls("sync_payments"):
 			return Outcome(xero_id, stamp, SKIPPED)
+		target = unapplied_payment_target(payment)
+		if target:
+			return self.not_applied(payment, target)
 		deleted = payment.get("Status") == "DELETED"
 		found = self.links_of("Payment", xero_id)
 		if found:
@@ -920,6 +991,17 @@ class Applier:
 		entry = self.payment_entry(mapped, doctype, name)
 		self.link("Payment Entry", entry.name, f"Payment:{doctype}:{name}", payment, "AUTHORISED")
 		return self.done(CREATED, "Payment", payment, "Payment Entry", entry.name)
+
+	def not_applied(self, payment: dict, target: str) -> Outcome:
+		"""A payment of a prepayment or overpayment: skipped, and logged the first time it is read."""
+		xero_id, stamp = payment["PaymentID"], payment.get("UpdatedDateUTC")
+		message = _(
+			"Xero payment {0} pays a {1}, not an invoice or credit note: the app does not apply payments of "
+			"prepayments or overpayments. Record it in ERPNext by hand if your books need it."
+		).format(xero_id, target)
+		if self.held.note_not_applied("Payment", xero_id, stamp, message):
+			self.log("Skipped", "Payment", xero_id, message, request=payment)
+		return Outcome(xero_id, stamp, SKIPPED, message)
 
 	def paid_document(self, kind: str, xero_id: str | None) -> tuple[str, str]:
 		if not xero_id:

@@ -14,7 +14,14 @@ from xero_integration import api
 from xero_integration.core import oauth
 from xero_integration.sync import connection
 from xero_integration.sync.log import create_log
-from xero_integration.testing import CLIENT_ID, CLIENT_SECRET, COMPANY, EmulatedXero, ensure_company
+from xero_integration.testing import (
+	CLIENT_ID,
+	CLIENT_SECRET,
+	COMPANY,
+	EmulatedXero,
+	ensure_company,
+	xero_manager,
+)
 
 REFRESH_RACE_WORKERS = 8
 
@@ -121,6 +128,20 @@ class TestConnection(FrappeTestCase):
 		self.assertEqual(frappe.local.response["type"], "redirect")
 		self.assertIn("xero_message=", frappe.local.response["location"])
 		self.assertEqual(frappe.db.get_single_value("Xero Settings", "connection_status"), "Not Connected")
+
+	def test_a_callback_by_someone_who_is_not_a_manager_writes_nothing_and_keeps_the_state(self):
+		manager, clerk = xero_manager(), make_user("xero-clerk@example.com", "Accounts User")
+		frappe.set_user(manager)
+		callback = self.authorize()
+		logs = frappe.db.count("Xero Sync Log")
+		frappe.set_user(clerk)  # a logged-in clerk follows (or is sent) the callback link
+		with self.assertRaises(frappe.PermissionError):
+			api.oauth_callback(code=callback["code"], state=callback["state"])
+		frappe.db.rollback()  # what Frappe does with the request's transaction after the error
+		self.assertEqual(frappe.db.count("Xero Sync Log"), logs)
+		self.assertTrue(frappe.cache.get(connection._state_key(callback["state"])))
+		frappe.set_user(manager)  # the manager who started it still completes the sign-in
+		self.assertIn("Xero Test Org", connection.complete_authorization(callback["code"], callback["state"]))
 
 	def test_wrong_client_secret_is_a_plain_message_and_saves_nothing(self):
 		callback = self.authorize()

@@ -7,6 +7,7 @@ from unittest.mock import patch
 import frappe
 from frappe.utils import add_days, flt, nowdate
 
+from xero_integration.install import INTEGRATION_USER
 from xero_integration.sync import history, pull
 from xero_integration.sync.test_pull import InboundTestCase
 from xero_integration.testing import make_customer, make_sales_invoice
@@ -83,6 +84,7 @@ class TestHistory(InboundTestCase):
 		for invoice in invoices:
 			doc = self.document_of("Invoice", invoice["InvoiceID"], "Sales Invoice")
 			self.assertEqual(flt(doc.outstanding_amount, 2), flt(flt(invoice["Total"]) - 5, 2))
+			self.assertEqual(doc.owner, INTEGRATION_USER)  # not whoever pressed Import History
 		org = frappe.get_doc("Xero Organisation", self.tenant)
 		self.assertEqual(org.history_status, "Completed")
 		self.assertTrue(org.invoices_pulled_until)  # scheduled pulls continue from here

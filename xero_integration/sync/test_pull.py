@@ -1,6 +1,9 @@
 """Tier 2: what a bookkeeper does in (emulated) Xero reaches a real ERPNext site through the pull:
 documents, their ledger, totals to the cent, no duplicates, conflicts reported, the watermark safe."""
 
+import datetime
+import subprocess
+import uuid
 from decimal import Decimal
 
 import frappe
@@ -9,9 +12,20 @@ from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, flt, nowdate
 from frappe.utils.password import set_encrypted_password
 
-from xero_integration.core.pull import xero_datetime
+from xero_integration.core.pull import HOLD_ATTEMPTS, xero_datetime
+from xero_integration.emulator.xerojson import ms_date, ms_timestamp
+from xero_integration.install import INTEGRATION_USER
 from xero_integration.sync import pull
-from xero_integration.testing import ABBR, CLIENT_ID, COMPANY, EmulatedXero, ensure_company
+from xero_integration.testing import (
+	ABBR,
+	CLIENT_ID,
+	COMPANY,
+	EmulatedXero,
+	bench_command,
+	ensure_company,
+	sites_path,
+	xero_manager,
+)
 
 INPUT_TAX = f"Input Tax - {ABBR}"
 SALES_TAX = f"Sales Tax - {ABBR}"
@@ -158,6 +172,35 @@ class InboundTestCase(FrappeTestCase):
 				"Amount": amount,
 				"Reference": f"Bank {self.run_id}",
 			},
+		)
+
+	def prepayment_refund(self, contact: dict, amount) -> dict:
+		"""A cash refund of a customer's prepayment, as Xero's GET /Payments shows it (a Payment with
+		`Prepayment` where others have `Invoice`). The emulator does not model prepayments (they are
+		BankTransactions), so the record is placed in its state as Xero would hold it."""
+		now = self.emulator.clock.utcnow()
+		refund = {
+			"PaymentID": str(uuid.uuid4()),
+			"Date": ms_date(now.date()),
+			"Amount": amount,
+			"PaymentType": "ARPREPAYMENTPAYMENT",
+			"Status": "AUTHORISED",
+			"UpdatedDateUTC": ms_timestamp(now),
+			"Account": {"Code": "090"},
+			"Prepayment": {
+				"PrepaymentID": str(uuid.uuid4()),
+				"Type": "RECEIVE-PREPAYMENT",
+				"Contact": {"ContactID": contact["ContactID"]},
+			},
+		}
+		self.org().payments[refund["PaymentID"]] = refund
+		return refund
+
+	def held(self, xero_id: str) -> list[dict]:
+		return frappe.get_all(
+			"Xero Held Record",
+			filters={"organisation": self.tenant, "xero_id": xero_id.lower()},
+			fields=["status", "attempts"],
 		)
 
 	# ---- what ERPNext shows -------------------------------------------------------------------------
@@ -366,31 +409,107 @@ class TestPull(InboundTestCase):
 		self.assertEqual(doc.docstatus, 2)
 		self.assertEqual(self.ledger(doc.name), {})
 
-	def test_a_failed_invoice_holds_the_watermark_until_it_is_fixed(self):
+	def test_a_failed_invoice_is_held_aside_and_retried_by_id_once_fixed(self):
 		contact = self.contact("Unmapped Account")
 		bad = self.invoice(contact, [(1, 10, "260", "OUTPUT2")], number="BAD")  # 260: no mapping
 		good = self.invoice(contact, [(1, 20, "200", "OUTPUT2")], number="GOOD")
+		paid = self.payment(bad, 5)
 		self.pull()
 		self.assertFalse(self.linked("Invoice", bad["InvoiceID"]))
 		self.assertTrue(self.linked("Invoice", good["InvoiceID"]))
 		message = self.attention_logs(bad["InvoiceID"])[0].message
 		self.assertIn("260", message)
 		self.assertIn("Sync now", message)
+		# The watermarks move on: the bad invoice and its payment wait aside, in nobody's way.
 		watermark = frappe.db.get_value("Xero Organisation", self.tenant, "invoices_pulled_until")
-		self.assertLessEqual(watermark, pull.db_datetime(xero_datetime(bad["UpdatedDateUTC"])))
+		self.assertGreaterEqual(watermark, pull.db_datetime(xero_datetime(good["UpdatedDateUTC"])))
+		watermark = frappe.db.get_value("Xero Organisation", self.tenant, "payments_pulled_until")
+		self.assertGreaterEqual(watermark, pull.db_datetime(xero_datetime(paid["UpdatedDateUTC"])))
+		self.assertEqual(self.held(bad["InvoiceID"]), [{"status": "Retrying", "attempts": 1}])
+		self.assertEqual(self.held(paid["PaymentID"]), [{"status": "Retrying", "attempts": 1}])
 
 		org = frappe.get_doc("Xero Organisation", self.tenant)
 		org.append("account_mappings", {"account": f"Sales - {ABBR}", "xero_account_code": "260"})
 		org.save(ignore_permissions=True)
 		try:
-			self.pull()
-			self.assertEqual(self.document_of("Invoice", bad["InvoiceID"], "Sales Invoice").grand_total, 11.5)
+			self.pull()  # Sync now, after the mapping is fixed: both are fetched by id and applied
+			invoice = self.document_of("Invoice", bad["InvoiceID"], "Sales Invoice")
+			self.assertEqual(flt(invoice.outstanding_amount, 2), 6.5)
+			self.assertEqual(self.document_of("Payment", paid["PaymentID"], "Payment Entry").docstatus, 1)
 			self.assertEqual(len(self.linked("Invoice", good["InvoiceID"])), 1)
+			self.assertEqual(self.held(bad["InvoiceID"]) + self.held(paid["PaymentID"]), [])
 		finally:
 			org.reload()
 			org.account_mappings = [r for r in org.account_mappings if r.xero_account_code != "260"]
 			org.save(ignore_permissions=True)
 			frappe.db.commit()
+
+	def test_a_record_that_always_fails_is_retried_then_parked_with_one_message(self):
+		contact = self.contact("Never Mapped")
+		bad = self.invoice(contact, [(1, 10, "260", "OUTPUT2")], number="NEVER")
+		later = self.invoice(contact, [(1, 30, "200", "OUTPUT2")], number="LATER")
+		for _pull in range(HOLD_ATTEMPTS + 2):
+			self.pull()
+		self.assertTrue(self.linked("Invoice", later["InvoiceID"]))
+		watermark = frappe.db.get_value("Xero Organisation", self.tenant, "invoices_pulled_until")
+		self.assertGreaterEqual(watermark, pull.db_datetime(xero_datetime(later["UpdatedDateUTC"])))
+		# The first failure, then one message when it is parked; not one per hourly pull.
+		messages = [log.message for log in self.attention_logs(bad["InvoiceID"])]
+		self.assertEqual(len(messages), 2, messages)
+		self.assertIn(f"failed {HOLD_ATTEMPTS} times", messages[0])
+		self.assertIn("260", messages[1])
+		self.assertEqual(self.held(bad["InvoiceID"]), [{"status": "Parked", "attempts": HOLD_ATTEMPTS}])
+
+	def test_a_refund_of_a_prepayment_is_skipped_once_and_the_watermark_moves_on(self):
+		contact = self.contact("Prepaid Buyer")
+		invoice = self.invoice(contact, [(2, 50, "200", "OUTPUT2")], number="PRE")  # 115.00
+		refund = self.prepayment_refund(contact, 25)
+		paid = self.payment(invoice, 15)
+		for _pull in range(2):
+			self.pull()
+		self.assertFalse(self.linked("Payment", refund["PaymentID"]))
+		self.assertEqual(self.document_of("Payment", paid["PaymentID"], "Payment Entry").docstatus, 1)
+		watermark = frappe.db.get_value("Xero Organisation", self.tenant, "payments_pulled_until")
+		self.assertGreaterEqual(watermark, pull.db_datetime(xero_datetime(paid["UpdatedDateUTC"])))
+		logs = frappe.get_all(
+			"Xero Sync Log", filters={"xero_id": refund["PaymentID"]}, fields=["status", "message"]
+		)
+		self.assertEqual([log.status for log in logs], ["Skipped"], logs)
+		self.assertIn("prepayment", logs[0].message)
+
+	def test_the_first_scheduled_pull_starts_when_the_company_is_linked(self):
+		history = self.contact("Long Before Linking")
+		# Xero's history: last changed a year ago (the emulator's clock runs ahead, so it is set back).
+		year_ago = self.emulator.clock.utcnow() - datetime.timedelta(days=365)
+		self.org().contacts[history["ContactID"]]["UpdatedDateUTC"] = ms_timestamp(year_ago)
+		# A freshly connected organisation: no Company, never pulled.
+		watermarks = {field: None for field in pull.WATERMARK_FIELD.values()}
+		frappe.db.set_value("Xero Organisation", self.tenant, {"company": "", **watermarks})
+		frappe.db.commit()
+		frappe.set_user(xero_manager())  # the admin links a Company on the organisation's form
+		org = frappe.get_doc("Xero Organisation", self.tenant)
+		org.company = COMPANY
+		org.save()
+		frappe.db.commit()
+		frappe.set_user("Administrator")
+		recent = self.contact("After Linking")
+		frequency = frappe.db.get_single_value("Xero Settings", "pull_frequency")
+		frappe.db.set_single_value("Xero Settings", "pull_frequency", "Hourly")
+		try:
+			pull.pull_hourly()  # what the scheduler runs every hour, then a real worker
+			frappe.db.commit()
+			subprocess.run(
+				bench_command("worker", "--burst", "--queue", "long"),
+				cwd=sites_path(),
+				check=True,
+				timeout=300,
+			)
+		finally:
+			frappe.db.set_single_value("Xero Settings", "pull_frequency", frequency)
+			frappe.db.commit()
+		self.assertFalse(self.linked("Contact", history["ContactID"]))  # Import History's job
+		customer = self.document_of("Contact", recent["ContactID"], "Customer")
+		self.assertEqual(customer.owner, INTEGRATION_USER)
 
 	def test_an_edit_in_xero_to_a_submitted_invoice_is_a_conflict_or_an_amendment_by_policy(self):
 		contact = self.contact("Edited Later")

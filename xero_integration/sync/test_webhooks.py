@@ -1,6 +1,7 @@
 """Tier 2: Xero's webhook deliveries reach the real endpoint over HTTP (a `bench serve` on loopback),
 are verified, stored once and processed into ERPNext documents, by the job and by a real worker."""
 
+import json
 import math
 import random
 import subprocess
@@ -11,7 +12,8 @@ import frappe
 import requests
 from frappe.utils import flt
 
-from xero_integration.core.webhook import sign
+from xero_integration.core.webhook import MAX_BODY_BYTES, sign
+from xero_integration.install import INTEGRATION_USER
 from xero_integration.sync import push, webhooks
 from xero_integration.sync.test_pull import InboundTestCase
 from xero_integration.testing import (
@@ -70,6 +72,28 @@ class WebhookTestCase(InboundTestCase):
 			fields=["name", "status", "message", "category"],
 		)
 
+	def run_worker(self):
+		"""A real `bench worker` does the queued webhook work, as it does on a live site."""
+		# The scheduler's safety net too, in case another bench worker took the endpoint's job first.
+		webhooks.process_all()
+		frappe.db.commit()
+		subprocess.run(
+			bench_command("worker", "--burst", "--queue", "short"), cwd=sites_path(), check=True, timeout=300
+		)
+		frappe.db.commit()
+
+	def event(self, category: str, resource_id: str, tenant_id: str | None = None) -> dict:
+		"""One event as Xero sends it, for a record the emulator did not announce itself."""
+		return {
+			"resourceUrl": f"https://api.xero.com/api.xro/2.0/Invoices/{resource_id}",
+			"resourceId": resource_id,
+			"eventDateUtc": "2026-11-22T03:00:00.000",
+			"eventType": "UPDATE",
+			"eventCategory": category,
+			"tenantId": tenant_id or self.tenant,
+			"tenantType": "ORGANISATION",
+		}
+
 
 class TestEndpoint(WebhookTestCase):
 	def test_intent_to_receive_probes_pass(self):
@@ -99,21 +123,52 @@ class TestEndpoint(WebhookTestCase):
 
 	def test_events_of_an_organisation_not_connected_here_are_acknowledged_and_ignored(self):
 		stranger = "0f0f0f0f-0000-4000-8000-000000000000"
-		event = {
-			"resourceUrl": "https://api.xero.com/api.xro/2.0/Invoices/x",
-			"resourceId": f"aaaaaaaa-0000-4000-8000-{self.run_id:0>12}",
-			"eventDateUtc": "2026-11-22T03:00:00.000",
-			"eventType": "CREATE",
-			"eventCategory": "INVOICE",
-			"tenantId": stranger,
-			"tenantType": "ORGANISATION",
-		}
+		event = self.event("INVOICE", f"aaaaaaaa-0000-4000-8000-{self.run_id:0>12}", tenant_id=stranger)
 		status, body = self.deliver([event])
 		self.assertEqual((status, body), (200, b""))
 		self.assertFalse(self.stored(event["resourceId"]))
 		self.assertTrue(
 			frappe.db.exists("Xero Sync Log", {"operation": "Webhook", "message": ("like", f"%{stranger}%")})
 		)
+
+	def test_a_malformed_or_non_ascii_signature_is_refused_without_an_error(self):
+		body = json.dumps({"events": [], "firstEventSequence": 0, "lastEventSequence": 0}).encode()
+		errors = frappe.db.count("Error Log")
+		# requests sends header text as latin-1 bytes, as any client may.
+		for signature in ("é" * 44, "not-base64!", "=" * 44):
+			response = requests.post(URL, data=body, headers={"x-xero-signature": signature}, timeout=5)
+			self.assertEqual((response.status_code, response.content), (401, b""), signature)
+		frappe.db.commit()
+		self.assertEqual(frappe.db.count("Error Log"), errors)
+
+	def test_a_body_over_the_cap_is_refused_and_nothing_is_stored(self):
+		resource = f"cccccccc-0000-4000-8000-{self.run_id:0>12}"
+		payload = {"events": [self.event("INVOICE", resource)], "entropy": "x" * MAX_BODY_BYTES}
+		body = json.dumps(payload).encode()
+		headers = {"x-xero-signature": sign(body, self.emulator.webhook_key)}
+		response = requests.post(URL, data=body, headers=headers, timeout=30)
+		self.assertEqual(response.status_code, 413)
+		# Without a Content-Length (chunked), the length read is what counts.
+		chunked = requests.post(URL, data=iter([body[:1000], body[1000:]]), headers=headers, timeout=30)
+		self.assertEqual(chunked.status_code, 413)
+		frappe.db.commit()
+		self.assertFalse(self.stored(resource))
+
+	def test_events_of_an_organisation_that_must_reconnect_are_kept_until_it_is_connected(self):
+		contact = self.contact("Kept For Later")
+		frappe.db.set_value("Xero Organisation", self.tenant, "status", "Reconnect Needed")
+		frappe.db.commit()
+		try:
+			self.assertEqual(self.deliver(), (200, b""))
+			self.run_worker()
+			self.assertEqual([e.status for e in self.stored(contact["ContactID"])], ["Queued"])
+			self.assertFalse(self.linked("Contact", contact["ContactID"]))
+		finally:
+			frappe.db.set_value("Xero Organisation", self.tenant, "status", "Connected")
+			frappe.db.commit()
+		self.run_worker()
+		self.assertEqual([e.status for e in self.stored(contact["ContactID"])], ["Processed"])
+		self.assertEqual(len(self.linked("Contact", contact["ContactID"])), 1)
 
 	def test_hundreds_of_events_are_stored_once_each_and_fetched_in_bulk(self):
 		# A bookkeeper's contact import: one request of 120 contacts.
@@ -208,16 +263,7 @@ class TestProcessing(WebhookTestCase):
 
 	def test_a_record_xero_no_longer_has_is_reported(self):
 		missing = f"bbbbbbbb-0000-4000-8000-{self.run_id:0>12}"
-		event = {
-			"resourceUrl": f"https://api.xero.com/api.xro/2.0/Invoices/{missing}",
-			"resourceId": missing,
-			"eventDateUtc": "2026-11-22T03:00:00.000",
-			"eventType": "UPDATE",
-			"eventCategory": "INVOICE",
-			"tenantId": self.tenant,
-			"tenantType": "ORGANISATION",
-		}
-		self.deliver([event])
+		self.deliver([self.event("INVOICE", missing)])
 		self.process()
 		self.assertEqual([e.status for e in self.stored(missing)], ["Failed"])
 		self.assertIn("no longer has it", self.attention_logs(missing)[0].message)
@@ -233,18 +279,28 @@ class TestProcessing(WebhookTestCase):
 		self.assertEqual(self.ledger(credit.name)[f"Debtors - {ABBR}"], Decimal("-46.00"))
 		self.assertTrue(self.linked("Invoice", invoice["InvoiceID"]))
 
-	def test_a_real_worker_processes_the_queued_events(self):
+	def test_a_real_worker_processes_the_queued_events_as_the_integration_user(self):
 		contact = self.contact("Worker Buyer")
 		invoice = self.invoice(contact, [(1, 80, "200", "OUTPUT2")], number="WRK")
-		self.deliver()
+		self.deliver()  # Xero's POST, without a login
 		self.assertTrue(self.stored(invoice["InvoiceID"]))
-		# The scheduler's safety net too, in case another bench worker took the endpoint's job first.
-		webhooks.process_all()
-		frappe.db.commit()
-		subprocess.run(
-			bench_command("worker", "--burst", "--queue", "short"), cwd=sites_path(), check=True, timeout=300
-		)
-		frappe.db.commit()
+		self.run_worker()
 		doc = self.document_of("Invoice", invoice["InvoiceID"], "Sales Invoice")
+		customer = self.document_of("Contact", contact["ContactID"], "Customer")
 		self.assertEqual((doc.docstatus, flt(doc.grand_total, 2)), (1, 92.0))
 		self.assertEqual({e.status for e in self.stored(invoice["InvoiceID"])}, {"Processed"})
+		self.assertEqual((doc.owner, customer.owner), (INTEGRATION_USER, INTEGRATION_USER))
+
+		# A bookkeeper voids it in Xero: the worker cancels it in ERPNext, as the integration user.
+		self.xero_request("POST", f"Invoices/{invoice['InvoiceID']}", {"Invoices": [{"Status": "VOIDED"}]})
+		self.deliver()
+		self.run_worker()
+		doc.reload()
+		self.assertEqual((doc.docstatus, doc.modified_by), (2, INTEGRATION_USER))
+		self.assertEqual(self.ledger(doc.name), {})
+		logs = frappe.get_all(
+			"Xero Sync Log",
+			filters={"xero_id": ("in", [invoice["InvoiceID"], contact["ContactID"]])},
+			fields=["status", "owner"],
+		)
+		self.assertEqual({(log.status, log.owner) for log in logs}, {("Success", INTEGRATION_USER)})

@@ -11,14 +11,17 @@ from frappe.utils import now_datetime
 from frappe.utils.password import get_decrypted_password
 
 from xero_integration.core.pull import xero_datetime
-from xero_integration.core.webhook import MalformedWebhook, is_signature_valid, parse_events
+from xero_integration.core.webhook import MalformedWebhook, is_signature_valid, is_too_large, parse_events
 from xero_integration.sync import pull
+from xero_integration.sync.integration_user import as_integration_user
 from xero_integration.sync.log import create_log
 
 QUEUED, PROCESSED, IGNORED, FAILED = "Queued", "Processed", "Ignored", "Failed"
 # Xero webhook category -> object pulled for it (SUBSCRIPTION events are not about accounting data).
 OBJECT_OF_CATEGORY = {"CONTACT": "Contact", "INVOICE": "Invoice", "CREDITNOTE": "CreditNote"}
 EVENTS_PER_RUN = 500
+# Events of these organisations are kept; those of one that must reconnect wait until it is connected.
+KEPT_STATUSES = ("Connected", "Reconnect Needed")
 EVENT_FIELDS = (
 	"name",
 	"organisation",
@@ -44,8 +47,16 @@ STATUS_OF_RESULT = {
 }
 
 
-def receive(body: bytes, signature: str | None) -> int:
-	"""The HTTP status for one delivery. The signature is checked before anything else is read."""
+def receive(request, signature: str | None) -> int:
+	"""The HTTP status for one delivery: its size, then its signature, are checked before anything else.
+
+	Frappe itself reads every request body (and parses a JSON one) before app code runs, up to its
+	max_file_size; an oversized body is refused here before the signature check and our parsing."""
+	if is_too_large(request.content_length):
+		return 413
+	body = request.get_data()
+	if is_too_large(len(body)):
+		return 413  # sent without a Content-Length (chunked)
 	key = get_decrypted_password("Xero Settings", "Xero Settings", "webhook_key", raise_exception=False)
 	if not is_signature_valid(body, signature, key or ""):
 		return 401
@@ -54,19 +65,21 @@ def receive(body: bytes, signature: str | None) -> int:
 	except MalformedWebhook:
 		return 400
 	if events:
-		store(events)
+		with as_integration_user():  # not Guest: the stored events, and the job they queue, run as it
+			store(events)
 	return 200
 
 
 def store(events) -> None:
-	"""Keep the events of connected organisations, once each, and enqueue their processing.
+	"""Keep the events of connected organisations, once each, and enqueue their processing. Those of an
+	organisation that must reconnect are kept too: they are processed once it is connected again.
 
 	Events of other tenants are acknowledged and logged, not refused: Xero retries a refused
 	delivery for a day and then disables the webhook for every organisation of the app.
 	"""
-	connected = set(frappe.get_all("Xero Organisation", filters={"status": "Connected"}, pluck="name"))
-	known = [e for e in events if e.tenant_id in connected]
-	unknown = sorted({e.tenant_id for e in events} - connected)
+	kept = set(frappe.get_all("Xero Organisation", filters={"status": ("in", KEPT_STATUSES)}, pluck="name"))
+	known = [e for e in events if e.tenant_id in kept]
+	unknown = sorted({e.tenant_id for e in events} - kept)
 	if unknown:
 		create_log(
 			"Skipped",
@@ -116,13 +129,15 @@ def enqueue_processing(organisation: str) -> None:
 
 
 def process_all() -> None:
-	"""Scheduler safety net: events whose job was lost (worker died, lock busy) are processed here."""
+	"""Scheduler safety net: events whose job was lost (worker died, lock busy) or that waited for their
+	organisation to be connected again are processed here."""
 	for organisation in frappe.get_all(
 		"Xero Webhook Event", filters={"status": QUEUED}, pluck="organisation", distinct=True
 	):
 		enqueue_processing(organisation)
 
 
+@as_integration_user()
 def process(organisation: str) -> int:
 	"""Apply every queued event of one organisation; returns how many events were settled."""
 	if not pull.ready(organisation) or not frappe.db.get_single_value("Xero Settings", "enabled"):

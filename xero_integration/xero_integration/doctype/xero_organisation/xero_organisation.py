@@ -1,11 +1,27 @@
+import datetime
+
 import frappe
 from frappe import _
 from frappe.model.document import Document
+
+from xero_integration.core.pull import CLOCK_MARGIN
+from xero_integration.sync.pull import WATERMARK_FIELD, db_datetime
 
 
 class XeroOrganisation(Document):
 	def validate(self):
 		self.validate_company()
+		self.start_pulls_when_first_linked()
+
+	def start_pulls_when_first_linked(self):
+		"""Scheduled pulls of a newly linked organisation start now: what Xero held before is Import
+		History's to bring in, from the date the admin chooses, not the first hourly pull's."""
+		watermarks = WATERMARK_FIELD.values()
+		if not self.company or not self.has_value_changed("company") or any(map(self.get, watermarks)):
+			return
+		start = db_datetime(datetime.datetime.now(datetime.timezone.utc) - CLOCK_MARGIN)
+		for field in watermarks:
+			self.set(field, start)
 
 	def validate_company(self):
 		if not self.company:
