@@ -79,14 +79,18 @@ def _plain_error(error: Exception) -> str:
 def retry_logs(names: list | str) -> dict:
 	"""Retry on Xero Sync Log rows: the outbox work behind them goes back in the queue."""
 	_require_manager()
-	return desk_actions.retry_logs(frappe.parse_json(names))
+	names = frappe.parse_json(names)
+	_check_each("Xero Sync Log", names, "read")
+	return desk_actions.retry_logs(names)
 
 
 @frappe.whitelist(methods=["POST"])
 def retry(names: list | str) -> int:
 	"""Retry on Xero Outbox rows that need attention."""
 	_require_manager()
-	return outbox.retry(frappe.parse_json(names))
+	names = frappe.parse_json(names)
+	_check_each("Xero Outbox", names, "write")
+	return outbox.retry(names)
 
 
 @frappe.whitelist(methods=["POST"])
@@ -116,6 +120,12 @@ def _require_manager() -> None:
 	# Not frappe.only_for: it lets everyone through while tests run, and these checks are tested.
 	if set(MANAGER_ROLES).isdisjoint(frappe.get_roles()):
 		frappe.throw(_("Only a Xero Manager can do this."), frappe.PermissionError)
+
+
+def _check_each(doctype: str, names: list, ptype: str) -> None:
+	"""Rows of Companies the user may not see are refused (sync/permissions.py), not silently skipped."""
+	for name in names:
+		frappe.has_permission(doctype, ptype, str(name), throw=True)
 
 
 def _check_synced_document(doctype: str, name: str) -> None:

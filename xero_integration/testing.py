@@ -352,6 +352,26 @@ def webhook_event(tenant_id: str, status: str) -> str:
 	)
 
 
+def ensure_outgoing_email() -> str | None:
+	"""An outgoing Email Account, so that mail is queued (nothing flushes the queue during tests).
+	Returns its name when it was created here, for the caller to delete."""
+	if frappe.db.exists("Email Account", {"default_outgoing": 1, "enable_outgoing": 1}):
+		return None
+	frappe.get_doc(
+		{
+			"doctype": "Email Account",
+			"email_account_name": "Xero Test Outgoing",
+			"email_id": "xero-digest@example.com",
+			"enable_outgoing": 1,
+			"default_outgoing": 1,
+			"smtp_server": "127.0.0.1",
+			"no_smtp_authentication": 1,
+		}
+	).insert(ignore_permissions=True)
+	frappe.db.commit()
+	return "Xero Test Outgoing"
+
+
 def read_organisation(tenant_id: str) -> None:
 	"""A background job for the token-race test: one authenticated call, as any sync job makes."""
 	connection.client_for(tenant_id).call("get_organisations")

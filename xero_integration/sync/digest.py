@@ -34,33 +34,48 @@ def send_failure_digest() -> int:
 	frappe.db.set_single_value(SETTINGS, "failure_digest_sent_until", until)
 	if not failures:
 		return 0
-	recipients = xero_managers()
-	if recipients:
+	for recipients, visible in readers(failures):
 		try:
 			frappe.sendmail(
 				recipients=recipients,
-				subject=subject(len(failures)),
-				message=email_body(failures),
+				subject=subject(len(visible)),
+				message=email_body(visible),
 				reference_doctype=SETTINGS,
 				reference_name=SETTINGS,
 			)
 		except frappe.OutgoingEmailError:
 			# No outgoing Email Account yet: the chat message below and the Error Log still tell someone.
 			frappe.log_error(_("Xero failure digest: set up an outgoing Email Account to receive it"))
+			break
 	webhook_url = frappe.db.get_single_value(SETTINGS, "failure_webhook_url")
 	if webhook_url:
 		post_to_webhook(webhook_url, chat_text(failures))
 	return len(failures)
 
 
-def xero_managers() -> list[str]:
+def readers(failures: list[dict]) -> list[tuple[list[str], list[dict]]]:
+	"""Each Xero Manager hears of the failures they may read (their Companies', sync/permissions.py):
+	one mail per group of managers who read the same rows."""
+	groups: dict[tuple, tuple[list[dict], list[str]]] = {}
+	for user in xero_managers():
+		visible = [
+			row
+			for row in failures
+			if frappe.has_permission("Xero Sync Log", "read", str(row.name), user=user.name)
+		]
+		if visible:
+			groups.setdefault(tuple(row.name for row in visible), (visible, []))[1].append(user.email)
+	return [(emails, visible) for visible, emails in groups.values()]
+
+
+def xero_managers() -> list[dict]:
 	users = frappe.get_all(
 		"Has Role", filters={"role": XERO_MANAGER, "parenttype": "User"}, pluck="parent", distinct=True
 	)
 	return frappe.get_all(
 		"User",
 		filters={"name": ("in", users or [""]), "enabled": 1, "user_type": "System User"},
-		pluck="email",
+		fields=["name", "email"],
 	)
 
 

@@ -530,14 +530,23 @@ class Pusher:
 		address_name = doc.get("customer_primary_address") or doc.get("supplier_primary_address")
 		if address_name:
 			address = frappe.get_doc("Address", address_name).as_dict()
+		# The primary Contact's own email and mobile: the party's copies of them are refreshed by ERPNext
+		# only when the party itself is saved, not when a clerk edits the Contact.
+		person = frappe._dict(email_id=doc.get("email_id"), mobile_no=doc.get("mobile_no"))
+		contact_name = doc.get("customer_primary_contact") or doc.get("supplier_primary_contact")
+		if contact_name:
+			person = (
+				frappe.db.get_value("Contact", contact_name, ["email_id", "mobile_no"], as_dict=True)
+				or person
+			)
 		return contact_payload(
 			doc,
 			is_customer=doc.doctype == "Customer",
 			is_supplier=doc.doctype == "Supplier",
 			contact_number=doc.name,
 			contact_id=work.link and work.link["xero_id"],
-			email=doc.get("email_id"),
-			phones=[("MOBILE", doc.get("mobile_no"))] if doc.get("mobile_no") else [],
+			email=person.email_id,
+			phones=[("MOBILE", person.mobile_no)] if person.mobile_no else [],
 			addresses=[address] if address else [],
 		)
 

@@ -13,7 +13,7 @@ from xero_integration import api
 from xero_integration.sync import digest
 from xero_integration.sync.log import create_log
 from xero_integration.sync.test_push import PushTestCase
-from xero_integration.testing import CLIENT_ID, make_customer, make_sales_invoice
+from xero_integration.testing import CLIENT_ID, ensure_outgoing_email, make_customer, make_sales_invoice
 from xero_integration.xero_integration.report.xero_reconciliation import xero_reconciliation
 
 ACCOUNTS_USER = "xero-desk-accounts@example.com"
@@ -183,22 +183,7 @@ class TestDigest(DeskTestCase):
 	@classmethod
 	def setUpClass(cls):
 		super().setUpClass()
-		cls.email_account = None
-		if not frappe.db.exists("Email Account", {"default_outgoing": 1, "enable_outgoing": 1}):
-			# Mail is only queued here: nothing flushes the queue during tests.
-			frappe.get_doc(
-				{
-					"doctype": "Email Account",
-					"email_account_name": "Xero Digest Test Outgoing",
-					"email_id": "xero-digest@example.com",
-					"enable_outgoing": 1,
-					"default_outgoing": 1,
-					"smtp_server": "127.0.0.1",
-					"no_smtp_authentication": 1,
-				}
-			).insert(ignore_permissions=True)
-			cls.email_account = "Xero Digest Test Outgoing"
-			frappe.db.commit()
+		cls.email_account = ensure_outgoing_email()
 
 	@classmethod
 	def tearDownClass(cls):

@@ -17,6 +17,7 @@ from xero_integration.testing import (
 	COMPANY,
 	CURRENCY,
 	ensure_company,
+	ensure_outgoing_email,
 	make_customer,
 	make_sales_invoice,
 	make_user,
@@ -164,3 +165,41 @@ class TestAccessByCompany(PushTestCase):
 		self.assertTrue(frappe.db.count("Xero Sync Log", {"organisation": self.theirs}))
 		frappe.set_user(RESTRICTED)
 		self.assertEqual(charted(), frappe.db.count("Xero Sync Log", {"organisation": self.ours}))
+
+	def test_the_failure_digest_tells_each_xero_manager_of_their_companies_only(self):
+		from xero_integration.sync import digest
+
+		outgoing = ensure_outgoing_email()
+		if outgoing:
+			self.addCleanup(frappe.delete_doc, "Email Account", outgoing, ignore_permissions=True, force=True)
+		frappe.db.set_single_value("Xero Settings", "failure_digest_sent_until", None)
+		digest.send_failure_digest()
+		frappe.db.delete("Email Queue")
+		for organisation, text in ((self.ours, "OURS-FAILED"), (self.theirs, "THEIRS-FAILED")):
+			create_log("Needs Attention", operation="Invoice upsert", organisation=organisation, message=text)
+		frappe.db.commit()
+		digest.send_failure_digest()
+		mails = {}
+		for mail in frappe.get_all("Email Queue", fields=["name", "message"]):
+			for recipient in frappe.get_all(
+				"Email Queue Recipient", {"parent": mail.name}, pluck="recipient"
+			):
+				mails[recipient] = mail.message
+		self.assertIn("OURS-FAILED", mails[RESTRICTED])
+		self.assertNotIn("THEIRS-FAILED", mails[RESTRICTED])
+		self.assertIn("THEIRS-FAILED", mails[UNRESTRICTED])
+
+	def test_retry_reaches_only_the_rows_of_the_user_s_companies(self):
+		theirs = frappe.get_all("Xero Outbox", {"organisation": self.theirs}, pluck="name", limit=1)[0]
+		their_log = frappe.get_all("Xero Sync Log", {"organisation": self.theirs}, pluck="name", limit=1)[0]
+		frappe.db.set_value("Xero Outbox", theirs, {"status": "Needs Attention", "last_error": "parked"})
+		frappe.db.commit()
+		frappe.set_user(RESTRICTED)
+		with self.assertRaises(frappe.PermissionError):
+			api.retry([theirs])
+		with self.assertRaises(frappe.PermissionError):
+			api.retry_logs([their_log])
+		frappe.set_user("Administrator")
+		self.assertEqual(frappe.db.get_value("Xero Outbox", theirs, "status"), "Needs Attention")
+		frappe.set_user(UNRESTRICTED)
+		self.assertEqual(api.retry([theirs]), 1)
