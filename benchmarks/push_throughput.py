@@ -156,7 +156,7 @@ def ensure_side(
 def push(frappe, args, documents, batch_size: int, time_scale: float) -> dict:
 	from frappe.installer import update_site_config
 
-	from xero_integration.core.batching import STAGE_ORDER
+	from xero_integration.core.objects import STAGE_ORDER
 	from xero_integration.sync import outbox
 	from xero_integration.testing import EmulatedXero, tax_mappings
 

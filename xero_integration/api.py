@@ -6,8 +6,8 @@ import frappe
 from frappe import _
 
 from xero_integration.core import oauth
-from xero_integration.install import SYNCED_DOCTYPES
-from xero_integration.sync import connection, outbox, push
+from xero_integration.core.parties import SYNCED_DOCTYPES
+from xero_integration.sync import connection, events, outbox
 from xero_integration.sync import desk as desk_actions
 from xero_integration.sync import preview as dry_run
 from xero_integration.sync.log import create_log
@@ -98,7 +98,7 @@ def sync_document(doctype: str, name: str) -> list[str]:
 	"""Sync to Xero on a document: queue it now (the worker sends it within seconds)."""
 	_require_manager()
 	_check_synced_document(doctype, name)
-	return push.sync_now(doctype, name)
+	return events.queue_now(doctype, name)
 
 
 @frappe.whitelist(methods=["POST"])
@@ -147,7 +147,7 @@ def webhook(**_payload):
 
 
 @frappe.whitelist(methods=["POST"])
-def sync_now(organisation: str) -> str:
+def pull_now(organisation: str) -> str:
 	"""Pull what changed in Xero now (the same pull the scheduler runs), in the background."""
 	_require_manager()
 	from xero_integration.sync import pull

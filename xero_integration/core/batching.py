@@ -10,33 +10,12 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from xero_integration.core.objects import OBJECTS
+
 MAX_ELEMENTS = 50
 # Xero's limit is 3.5 MB; keep headroom for the envelope and encoding differences.
 MAX_BODY_BYTES = 3_000_000
 MAX_IDEMPOTENCY_KEY = 128
-
-# The Xero collection each kind of document travels in, and the key of its id.
-COLLECTIONS = {
-	"Contact": ("Contacts", "ContactID"),
-	"Invoice": ("Invoices", "InvoiceID"),
-	"CreditNote": ("CreditNotes", "CreditNoteID"),
-	"Payment": ("Payments", "PaymentID"),
-}
-
-# Dependency order inside one organisation's drain: a payment needs its invoice, an invoice its
-# contact; deletions of payments come before voids of the invoices they were on, and new payments
-# (an amended Payment Entry) after the old ones are gone.
-STAGES = (
-	("Contact", "upsert"),
-	("Invoice", "upsert"),
-	("CreditNote", "upsert"),
-	("Payment", "delete"),
-	("CreditNote", "void"),
-	("Invoice", "void"),
-	("Payment", "create"),
-	("CreditNote", "allocate"),
-)
-STAGE_ORDER = {stage: position for position, stage in enumerate(STAGES)}
 
 
 @dataclass
@@ -64,7 +43,7 @@ def chunks(payloads: Sequence[dict], max_elements: int = MAX_ELEMENTS) -> Iterab
 
 def split_results(kind: str, sent: Sequence[dict], body: dict | None) -> list[ElementResult]:
 	"""One result per sent element, from a `summarizeErrors=false` response."""
-	collection, id_key = COLLECTIONS[kind]
+	collection, id_key = OBJECTS[kind].collection, OBJECTS[kind].id_key
 	elements = (body or {}).get(collection) or []
 	if len(elements) != len(sent):
 		raise ValueError(f"Xero answered {len(elements)} {collection} for {len(sent)} sent")

@@ -8,7 +8,7 @@ Bodies are Xero's JSON (PascalCase dicts), parsed with Decimal so amounts stay e
 
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -19,6 +19,7 @@ from xero_python.api_client.oauth2 import OAuth2Token
 from xero_python.exceptions import HTTPStatusException
 from xero_python.identity import IdentityApi
 
+from xero_integration.core import batching
 from xero_integration.core.errors import (
 	XeroAuthError,
 	XeroError,
@@ -28,12 +29,16 @@ from xero_integration.core.errors import (
 	XeroValidationError,
 )
 from xero_integration.core.oauth import XERO_API_URL
+from xero_integration.core.objects import OBJECTS
 from xero_integration.core.ratelimit import RateLimitWait, TenantRateLimiter
 
 # (connect, read) seconds; a read timeout on a write is an "uncertain" outcome, never a failure.
 DEFAULT_TIMEOUT = (10, 60)
 # Inline 429 retries: after these the caller reschedules the work instead of holding a worker.
 MAX_RATE_LIMIT_RETRIES = 3
+PAGE_SIZE = 1000
+# Xero's IDs= filter breaks somewhere past 50 GUIDs; stay well under.
+ID_CHUNK = 40
 
 # Called with None for the current token, or with a token Xero refused to get a fresh one.
 TokenProvider = Callable[[str | None], str]
@@ -113,6 +118,69 @@ class XeroClient:
 		"""Run an AccountingApi method by name for this tenant, e.g. call("get_invoices", page=1)."""
 		return self._send(getattr(self.accounting, operation), (self.tenant_id, *args), params)
 
+	# ---- Xero objects, by the catalogue (core/objects.py) -------------------------------------------
+
+	def records(self, kind: str, response: XeroResponse) -> list[dict]:
+		return (response.body or {}).get(OBJECTS[kind].collection) or []
+
+	def pages(
+		self, kind: str, *, page_size: int = PAGE_SIZE, **params
+	) -> Iterator[tuple[list[dict], dict | None]]:
+		"""The object's list, a page at a time: (records, pagination). A list Xero does not page comes as
+		one page; params are the list's own (if_modified_since, where, order, ...)."""
+		xero_object = OBJECTS[kind]
+		params = {**xero_object.read_params(), **params}
+		if not xero_object.paged:
+			yield self.records(kind, self.call(xero_object.list_method, **params)), None
+			return
+		page = 1
+		while True:
+			response = self.call(xero_object.list_method, page=page, page_size=page_size, **params)
+			records = self.records(kind, response)
+			pagination = (response.body or {}).get("pagination")
+			yield records, pagination
+			if is_last_page(len(records), page, pagination, page_size):
+				return
+			page += 1
+
+	def list_all(self, kind: str, **params) -> list[dict]:
+		"""Every record of the object's list, all pages."""
+		return [record for records, _pagination in self.pages(kind, **params) for record in records]
+
+	def by_ids(self, kind: str, ids: Iterable[str]) -> dict[str, dict]:
+		"""The current records of these IDs, by lowercase ID; an ID Xero no longer has is absent. Lists
+		that filter by IDs= are read 40 IDs a call, the others one record a call."""
+		xero_object, found = OBJECTS[kind], {}
+		for chunk in id_chunks(ids):
+			if xero_object.by_ids:
+				records = self.list_all(kind, i_ds=chunk)
+			else:
+				records = [record for xero_id in chunk if (record := self.get(kind, xero_id))]
+			found.update({record[xero_object.id_key].lower(): record for record in records})
+		return found
+
+	def get(self, kind: str, xero_id: str) -> dict | None:
+		"""One record by its id, or None when Xero has no such record."""
+		xero_object = OBJECTS[kind]
+		params = {"unitdp": 4} if xero_object.unitdp else {}
+		try:
+			records = self.records(kind, self.call(xero_object.get_method, xero_id, **params))
+		except XeroNotFound:
+			return None
+		return records[0] if records else None
+
+	def send(self, kind: str, payloads: list[dict], **params) -> list[batching.ElementResult]:
+		"""One batch of the object, with an outcome per element (summarizeErrors=false)."""
+		xero_object = OBJECTS[kind]
+		response = self.call(
+			xero_object.send_method,
+			{xero_object.collection: payloads},
+			summarize_errors=False,
+			**xero_object.send_params(),
+			**params,
+		)
+		return batching.split_results(kind, payloads, response.body)
+
 	def connections(self) -> list[dict]:
 		return self._send(self.identity.get_connections, (), {}, limited=False).body or []
 
@@ -168,6 +236,18 @@ class XeroClient:
 		if response.status >= 300:
 			raise error_for(response)
 		return response
+
+
+def id_chunks(ids: Iterable[str], size: int = ID_CHUNK) -> list[list[str]]:
+	"""Distinct IDs, in first-seen order, in chunks Xero's IDs= filter accepts."""
+	distinct = list(dict.fromkeys(i for i in ids if i))
+	return [distinct[start : start + size] for start in range(0, len(distinct), size)]
+
+
+def is_last_page(items_on_page: int, page: int, pagination: dict | None, page_size: int = PAGE_SIZE) -> bool:
+	if pagination and pagination.get("pageCount") is not None:
+		return page >= int(pagination["pageCount"])
+	return items_on_page < page_size
 
 
 def error_for(response: XeroResponse) -> XeroError:

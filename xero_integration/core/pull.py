@@ -1,4 +1,4 @@
-"""Arithmetic of pulling from Xero: ID chunks, Xero timestamps, the pull watermark, conflict winners.
+"""Arithmetic of pulling from Xero: Xero timestamps, the pull watermark, conflict winners.
 
 Frappe-free. The watermark is the If-Modified-Since of the next pull: it may only move past a record
 once that record is safely applied in ERPNext, or held aside to be retried on its own (by id), so a
@@ -6,16 +6,12 @@ record that failed is never skipped and never pins the watermark for ever.
 """
 
 import datetime
-import math
 import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
 from xero_integration.core.mapping import content_hash
 
-# Xero's IDs= filter breaks somewhere past 50 GUIDs; stay well under.
-ID_CHUNK = 40
-PAGE_SIZE = 1000
 # Xero's event time can precede the record's UpdatedDateUTC by a little; look back this far.
 EVENT_LOOKBACK = datetime.timedelta(minutes=5)
 # Our clock and Xero's may differ a little: pulls that start "now" start this much earlier.
@@ -29,12 +25,6 @@ UNAPPLIED_PAYMENT_TARGETS = ("Prepayment", "Overpayment")
 
 _MS_DATE = re.compile(r"^/Date\((?P<ms>-?\d+)(?P<tz>[+-]\d{4})?\)/$")
 UTC = datetime.timezone.utc
-
-
-def id_chunks(ids: Iterable[str], size: int = ID_CHUNK) -> list[list[str]]:
-	"""Distinct IDs, in first-seen order, in chunks Xero's IDs= filter accepts."""
-	distinct = list(dict.fromkeys(i for i in ids if i))
-	return [distinct[start : start + size] for start in range(0, len(distinct), size)]
 
 
 def xero_datetime(value) -> datetime.datetime | None:
@@ -70,16 +60,6 @@ def event_window(event_dates: Iterable[str]) -> datetime.datetime | None:
 	if not moments:
 		return None
 	return (min(moments) - EVENT_LOOKBACK).replace(microsecond=0)
-
-
-def page_count(item_count: int, page_size: int = PAGE_SIZE) -> int:
-	return math.ceil(item_count / page_size)
-
-
-def is_last_page(items_on_page: int, page: int, pagination: dict | None, page_size: int = PAGE_SIZE) -> bool:
-	if pagination and pagination.get("pageCount") is not None:
-		return page >= int(pagination["pageCount"])
-	return items_on_page < page_size
 
 
 class Watermark:

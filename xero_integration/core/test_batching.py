@@ -45,9 +45,3 @@ def test_idempotency_key_is_stable_per_batch_and_within_xeros_limit():
 	assert key == batching.idempotency_key("tenant", "Invoice-upsert", ["OUT-1:abc", "OUT-2:def"])
 	assert key != batching.idempotency_key("tenant", "Invoice-upsert", ["OUT-1:abc"])
 	assert len(key) <= 128
-
-
-def test_payments_are_deleted_before_invoices_are_voided_and_created_after():
-	order = batching.STAGE_ORDER
-	assert order[("Contact", "upsert")] < order[("Invoice", "upsert")] < order[("Payment", "create")]
-	assert order[("Payment", "delete")] < order[("Invoice", "void")] < order[("Payment", "create")]

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 import redis
 
-from xero_integration.core import oauth
+from xero_integration.core import client, oauth
 from xero_integration.core.batching import idempotency_key, split_results
 from xero_integration.core.client import XeroClient
 from xero_integration.core.errors import XeroRateLimited, XeroUnavailable, XeroValidationError
@@ -161,3 +161,31 @@ def test_a_hook_runs_before_every_request_and_can_stop_it(emulator, tenant_id):
 	with pytest.raises(Stop):
 		client.call("update_or_create_contacts", contacts("Never Sent"), summarize_errors=False)
 	assert not emulator.org(tenant_id).contacts
+
+
+def test_id_chunks_stay_under_fifty_and_drop_repeats():
+	ids = [f"id-{n}" for n in range(95)] + ["id-3", "", None]
+	chunks = client.id_chunks(ids)
+	assert [len(c) for c in chunks] == [40, 40, 15]
+	assert [i for chunk in chunks for i in chunk] == [f"id-{n}" for n in range(95)]
+
+
+def test_paging_stops_at_the_page_count_or_a_short_page():
+	assert client.is_last_page(1000, 5, {"pageCount": 5})
+	assert not client.is_last_page(1000, 4, {"pageCount": 5})
+	assert client.is_last_page(999, 1, None)
+	assert not client.is_last_page(1000, 1, None)
+
+
+def test_objects_are_read_by_the_catalogue_page_by_page_and_by_ids(emulator, tenant_id):
+	xero, _tokens = make_client(emulator, tenant_id)
+	sent = xero.send("Contact", [{"Name": f"Paged {n}", "ContactNumber": f"P{n}"} for n in range(5)])
+	assert all(result.ok for result in sent)
+	pages = list(xero.pages("Contact", page_size=2, order="Name ASC"))
+	assert [len(records) for records, _pagination in pages] == [2, 2, 1]
+	wanted = [sent[1].xero_id, sent[3].xero_id.upper(), "00000000-0000-0000-0000-000000000001"]
+	assert sorted(r["Name"] for r in xero.by_ids("Contact", wanted).values()) == ["Paged 1", "Paged 3"]
+	assert xero.get("Contact", sent[4].xero_id)["Name"] == "Paged 4"
+	assert xero.get("Contact", "00000000-0000-0000-0000-000000000001") is None
+	currencies = xero.list_all("Currency")  # an unpaged list
+	assert currencies and all("Code" in c for c in currencies)

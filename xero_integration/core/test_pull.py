@@ -10,13 +10,6 @@ def at(second: int, ms: int = 0) -> str:
 	return f"/Date({int(moment.timestamp() * 1000) + ms}+0000)/"
 
 
-def test_id_chunks_stay_under_fifty_and_drop_repeats():
-	ids = [f"id-{n}" for n in range(95)] + ["id-3", "", None]
-	chunks = pull.id_chunks(ids)
-	assert [len(c) for c in chunks] == [40, 40, 15]
-	assert [i for chunk in chunks for i in chunk] == [f"id-{n}" for n in range(95)]
-
-
 def test_xero_timestamps_in_every_format_compare_equal():
 	assert pull.same_moment(at(5, 250), "2026-11-22T03:00:05.250")
 	assert pull.same_moment(at(5, 250), "2026-11-22T03:00:05.250Z")
@@ -56,15 +49,6 @@ def test_event_window_looks_back_from_the_earliest_event():
 	window = pull.event_window(["2026-11-22T03:10:00.500", "2026-11-22T03:09:00.000"])
 	assert window == datetime.datetime(2026, 11, 22, 3, 4, 0, tzinfo=UTC)
 	assert pull.event_window([]) is None
-
-
-def test_paging_stops_at_the_page_count_or_a_short_page():
-	assert pull.page_count(5000) == 5
-	assert pull.page_count(5001) == 6
-	assert pull.is_last_page(1000, 5, {"pageCount": 5})
-	assert not pull.is_last_page(1000, 4, {"pageCount": 5})
-	assert pull.is_last_page(999, 1, None)
-	assert not pull.is_last_page(1000, 1, None)
 
 
 def test_conflict_winner_by_policy():

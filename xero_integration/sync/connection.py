@@ -60,6 +60,29 @@ def _credentials() -> tuple[str, str | None]:
 	return client_id, secret or None
 
 
+# ---- Organisations -------------------------------------------------------------------------------
+
+CONNECTED = "Connected"
+
+
+def connected_organisations(*, linked: bool = False) -> list[str]:
+	"""The organisations this site is connected to; linked: only those linked to a Company."""
+	filters = {"status": CONNECTED}
+	if linked:
+		filters["company"] = ("is", "set")
+	return frappe.get_all("Xero Organisation", filters=filters, pluck="name")
+
+
+def is_connected(organisation: str, *, linked: bool = False) -> bool:
+	values = frappe.db.get_value("Xero Organisation", organisation, ["status", "company"], as_dict=True)
+	return bool(values and values.status == CONNECTED and (values.company or not linked))
+
+
+def organisation_of_company(company: str) -> str | None:
+	"""The connected organisation of a Company: documents of unconnected Companies are never queued."""
+	return frappe.db.get_value("Xero Organisation", {"company": company, "status": CONNECTED}, "name")
+
+
 # ---- Authorization code flow -------------------------------------------------------------------
 
 

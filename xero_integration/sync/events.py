@@ -1,29 +1,26 @@
-"""doc_events handlers. They run inside the user's transaction and only write outbox rows."""
+"""What goes in the outbox, and when: the only place that queues work for Xero. doc_events handlers run
+inside the user's transaction and only write outbox rows; the drain's follow-up work (an allocation
+after its credit note, a removal of what an unanswered send left) and the Sync to Xero button queue
+through here too."""
 
 import frappe
+from frappe import _
 
-from xero_integration.sync import outbox
+from xero_integration.core import parties
+from xero_integration.core.objects import SEND_OF_REMOVAL
+from xero_integration.sync import connection, links, outbox
 
 DIRECTION_FIELD = {
-	"Customer": "sync_contacts",
-	"Supplier": "sync_contacts",
-	"Sales Invoice": "sync_sales_invoices",
-	"Purchase Invoice": "sync_purchase_invoices",
+	**{side.party: "sync_contacts" for side in parties.SIDES},
+	**{side.invoice: side.sync_setting for side in parties.SIDES},
 	"Payment Entry": "sync_payments",
 }
 PUSH_DIRECTIONS = ("Both", "ERPNext to Xero")
-PARTY_FIELD = {"Sales Invoice": "customer", "Purchase Invoice": "supplier"}
-INVOICE_DOCTYPES = ("Sales Invoice", "Purchase Invoice")
 
 
 def pushes(doctype: str) -> bool:
 	settings = frappe.get_cached_doc("Xero Settings")
 	return bool(settings.enabled) and settings.get(DIRECTION_FIELD[doctype]) in PUSH_DIRECTIONS
-
-
-def organisation_for(company: str) -> str | None:
-	"""The connected organisation of a Company; documents of unconnected Companies are never queued."""
-	return frappe.db.get_value("Xero Organisation", {"company": company, "status": "Connected"}, "name")
 
 
 def came_from_xero(doc) -> bool:
@@ -35,65 +32,12 @@ def queue_party(doc, method=None):
 	if came_from_xero(doc) or not pushes(doc.doctype):
 		return
 	if frappe.get_cached_doc("Xero Settings").push_contacts_to_all:
-		organisations = frappe.get_all("Xero Organisation", filters={"status": "Connected"}, pluck="name")
+		organisations = connection.connected_organisations()
 	else:
 		# Otherwise a party reaches an organisation with its first document; after that, edits follow it.
-		organisations = frappe.get_all(
-			"Xero Document Link",
-			filters={"reference_doctype": doc.doctype, "reference_name": doc.name, "xero_object": "Contact"},
-			pluck="organisation",
-		)
+		organisations = links.organisations_of(doc.doctype, doc.name, "Contact")
 	for organisation in organisations:
 		outbox.enqueue(organisation, "Contact", "upsert", doc.doctype, doc.name)
-
-
-def organisation_to_push(doc) -> str | None:
-	"""Where this document's change goes, or None: from Xero itself, sync off, or no connected org."""
-	if came_from_xero(doc) or not pushes(doc.doctype):
-		return None
-	return organisation_for(doc.company)
-
-
-def queue_document(doc, method=None):
-	organisation = organisation_to_push(doc)
-	if not organisation:
-		return
-	if doc.doctype == "Payment Entry":
-		if any(ref.reference_doctype in INVOICE_DOCTYPES for ref in doc.references):
-			outbox.enqueue(organisation, "Payment", "create", doc.doctype, doc.name)
-		return
-	party_doctype = "Customer" if doc.doctype == "Sales Invoice" else "Supplier"
-	party = doc.get(PARTY_FIELD[doc.doctype])
-	if not _linked(organisation, party_doctype, party, "Contact"):
-		outbox.enqueue(organisation, "Contact", "upsert", party_doctype, party)
-	outbox.enqueue(organisation, xero_object(doc), "upsert", doc.doctype, doc.name)
-
-
-def queue_cancellation(doc, method=None):
-	organisation = organisation_to_push(doc)
-	if not organisation:
-		return
-	if doc.doctype == "Payment Entry":
-		send, removal = ("Payment", "create"), ("Payment", "delete")
-	else:
-		send, removal = (xero_object(doc), "upsert"), (xero_object(doc), "void")
-	# A send that surely never reached Xero is withdrawn instead of creating the document there only to
-	# void it. One that may have (unanswered, or being sent right now) is left to the removal, which
-	# looks it up in Xero and takes it over.
-	maybe_sent = outbox.withdraw_unsent(organisation, *send, doc.doctype, doc.name)
-	if maybe_sent or _linked(organisation, doc.doctype, doc.name):
-		outbox.enqueue(organisation, *removal, doc.doctype, doc.name)
-
-
-def xero_object(doc) -> str:
-	return "CreditNote" if doc.get("is_return") else "Invoice"
-
-
-def _linked(organisation: str, doctype: str, name: str, xero_object: str | None = None) -> bool:
-	filters = {"organisation": organisation, "reference_doctype": doctype, "reference_name": name}
-	if xero_object:
-		filters["xero_object"] = xero_object
-	return bool(frappe.db.exists("Xero Document Link", filters))
 
 
 def queue_linked_parties(doc, method=None):
@@ -105,6 +49,79 @@ def queue_linked_parties(doc, method=None):
 	if doc.flags.in_insert:
 		return
 	for link in doc.get("links") or []:
-		if link.link_doctype in ("Customer", "Supplier"):
+		if link.link_doctype in parties.PARTY_DOCTYPES:
 			# The party as queue_party reads it; the Contact's flags say whether the change came from Xero.
 			queue_party(frappe._dict(doctype=link.link_doctype, name=link.link_name, flags=doc.flags))
+
+
+def organisation_to_push(doc) -> str | None:
+	"""Where this document's change goes, or None: from Xero itself, sync off, or no connected org."""
+	if came_from_xero(doc) or not pushes(doc.doctype):
+		return None
+	return connection.organisation_of_company(doc.company)
+
+
+def queue_document(doc, method=None):
+	organisation = organisation_to_push(doc)
+	if organisation:
+		queue_send(organisation, doc)
+
+
+def queue_send(organisation: str, doc) -> str | None:
+	"""Queue a submitted document's send (and its party's, when the party is not in Xero yet)."""
+	if doc.doctype == "Payment Entry":
+		if any(ref.reference_doctype in parties.INVOICE_DOCTYPES for ref in doc.references):
+			return outbox.enqueue(organisation, "Payment", "create", doc.doctype, doc.name)
+		return None
+	side = parties.of_invoice(doc.doctype)
+	party = doc.get(side.party_field)
+	if not links.get_link(organisation, side.party, party, "Contact"):
+		outbox.enqueue(organisation, "Contact", "upsert", side.party, party)
+	return outbox.enqueue(organisation, xero_object(doc), "upsert", doc.doctype, doc.name)
+
+
+def queue_cancellation(doc, method=None):
+	organisation = organisation_to_push(doc)
+	if not organisation:
+		return
+	kind = "Payment" if doc.doctype == "Payment Entry" else xero_object(doc)
+	removal = removal_of(kind)
+	# A send that surely never reached Xero is withdrawn instead of creating the document there only to
+	# void it. One that may have (unanswered, or being sent right now) is left to the removal, which
+	# looks it up in Xero and takes it over.
+	maybe_sent = outbox.withdraw_unsent(organisation, *SEND_OF_REMOVAL[removal], doc.doctype, doc.name)
+	if maybe_sent or links.is_linked(organisation, doc.doctype, doc.name):
+		outbox.enqueue(organisation, *removal, doc.doctype, doc.name)
+
+
+def queue_removal(organisation: str, kind: str, doctype: str, name: str) -> None:
+	"""Void (or delete) in Xero what a send left there for a document cancelled meanwhile."""
+	outbox.enqueue(organisation, *removal_of(kind), doctype, name)
+
+
+def queue_allocation(organisation: str, doctype: str, name: str) -> None:
+	"""Allocate a return's credit note, now in Xero, to the invoice it reduces."""
+	outbox.enqueue(organisation, "CreditNote", "allocate", doctype, name)
+
+
+def queue_now(doctype: str, name: str) -> list[str]:
+	"""The Sync to Xero button: queue one document for its organisation (a party for every connected
+	organisation) at once."""
+	if doctype in parties.PARTY_DOCTYPES:
+		return [
+			outbox.enqueue(organisation, "Contact", "upsert", doctype, name)
+			for organisation in connection.connected_organisations()
+		]
+	doc = frappe.get_doc(doctype, name)
+	organisation = connection.organisation_of_company(doc.company)
+	if not organisation or doc.docstatus != 1:
+		frappe.throw(_("Only submitted documents of a Company linked to a Xero organisation can be sent."))
+	return list(filter(None, [queue_send(organisation, doc)]))
+
+
+def removal_of(kind: str) -> tuple[str, str]:
+	return next(removal for removal, send in SEND_OF_REMOVAL.items() if send[0] == kind)
+
+
+def xero_object(doc) -> str:
+	return "CreditNote" if doc.get("is_return") else "Invoice"

@@ -4,7 +4,7 @@ onto the document's read-only Xero fields for people to see."""
 import frappe
 from frappe.utils import now_datetime
 
-from xero_integration.install import SYNCED_DOCTYPES
+from xero_integration.core.parties import SYNCED_DOCTYPES
 
 
 def get_link(organisation: str, doctype: str, name: str, xero_object: str) -> dict | None:
@@ -18,6 +18,25 @@ def get_link(organisation: str, doctype: str, name: str, xero_object: str) -> di
 		},
 		["name", "xero_id", "xero_status", "content_hash", "xero_updated", "booked_hash"],
 		as_dict=True,
+	)
+
+
+def is_linked(organisation: str, doctype: str, name: str) -> bool:
+	"""Whether some Xero record of this organisation is this document."""
+	return bool(
+		frappe.db.exists(
+			"Xero Document Link",
+			{"organisation": organisation, "reference_doctype": doctype, "reference_name": name},
+		)
+	)
+
+
+def organisations_of(doctype: str, name: str, xero_object: str) -> list[str]:
+	"""The organisations that hold this document as that Xero object."""
+	return frappe.get_all(
+		"Xero Document Link",
+		filters={"reference_doctype": doctype, "reference_name": name, "xero_object": xero_object},
+		pluck="organisation",
 	)
 
 
@@ -153,6 +172,24 @@ def set_status(
 			update_modified=False,
 		)
 		show_on_document(doctype, name, link["xero_id"], xero_status)
+
+
+def set_link_status(link_name: str, xero_status: str) -> None:
+	frappe.db.set_value("Xero Document Link", link_name, "xero_status", xero_status, update_modified=False)
+
+
+def linked_xero_ids(organisation: str, xero_ids: list[str]) -> set[str]:
+	"""Which of these Xero records are linked to some document already (lowercase ids)."""
+	if not xero_ids:
+		return set()
+	return {
+		xero_id.lower()
+		for xero_id in frappe.get_all(
+			"Xero Document Link",
+			filters={"organisation": organisation, "xero_id": ("in", xero_ids)},
+			pluck="xero_id",
+		)
+	}
 
 
 def delete_link(link_name: str) -> None:

@@ -14,7 +14,7 @@ import frappe
 from frappe import _
 from frappe.utils import add_to_date, now_datetime
 
-from xero_integration.core.batching import STAGE_ORDER
+from xero_integration.core.objects import STAGE_ORDER
 
 PENDING, PROCESSING, DONE, NEEDS_ATTENTION, CANCELLED = (
 	"Pending",
@@ -120,6 +120,28 @@ def open_rows(organisation: str, object_type: str, operation: str, doctype: str,
 	)
 
 
+def is_queued(organisation: str, doctype: str, name: str) -> bool:
+	"""Whether some work of this document waits or is being sent (not parked, not over)."""
+	return bool(
+		frappe.db.exists(
+			"Xero Outbox",
+			{
+				"organisation": organisation,
+				"reference_doctype": doctype,
+				"reference_name": name,
+				"status": ("in", (PENDING, PROCESSING)),
+			},
+		)
+	)
+
+
+def still_processing(names: list) -> set:
+	"""Which of these rows are still Processing (no outcome written yet)."""
+	return set(
+		frappe.get_all("Xero Outbox", filters={"name": ("in", names), "status": PROCESSING}, pluck="name")
+	)
+
+
 def withdraw(names: list, message: str) -> None:
 	"""Work that will not be done (its document was cancelled, or another row does it)."""
 	if names:
@@ -167,6 +189,10 @@ def schedule_drain(organisation: str, *, handover_from: bool | None = None) -> N
 		job_id=f"xero_integration:drain{':handover' if handed_over else ''}:{organisation}",
 		deduplicate=True,
 	)
+
+
+def organisations_with_due_work() -> list[str]:
+	return frappe.get_all("Xero Outbox", filters={"status": PENDING}, pluck="organisation", distinct=True)
 
 
 def due_rows(organisation: str, limit: int) -> list[dict]:

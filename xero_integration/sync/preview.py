@@ -1,8 +1,8 @@
 """Preview before push: the exact payload the sync would send for one document and, when the document
 is already in Xero, how Xero's current record differs from it, field by field.
 
-The payload is built by the push's own mapping (Pusher), so the preview cannot drift from what a sync
-sends. Only reads reach Xero (the record, tax rates, currencies, contacts for matching): nothing is
+The payload is built by the push's own prepare_* methods (sync/outbound), so the preview cannot drift
+from what a sync sends. Only reads reach Xero (the record, tax rates, currencies, contacts for matching): nothing is
 queued, written or logged.
 """
 
@@ -11,24 +11,19 @@ import json
 import frappe
 from frappe import _
 
-from xero_integration.core import batching
+from xero_integration.core import parties
 from xero_integration.core.deeplinks import xero_url
 from xero_integration.core.diff import differences, plain
 from xero_integration.core.errors import XeroError
 from xero_integration.core.mapping.context import MappingError
-from xero_integration.core.mapping.payment import payment_payloads
 from xero_integration.sync import connection, links, push
 from xero_integration.sync.documents import load_documents
-from xero_integration.sync.events import organisation_for, xero_object
+from xero_integration.sync.events import xero_object
+from xero_integration.sync.outbound.base import Work
+from xero_integration.sync.outbound.payments import payment_object
 
 # A person is waiting on the button: give up rather than queue behind a busy rate limit.
 PREVIEW_MAX_WAIT = 5.0
-READ_METHOD = {
-	"Contact": "get_contact",
-	"Invoice": "get_invoice",
-	"CreditNote": "get_credit_note",
-	"Payment": "get_payment",
-}
 
 
 def preview(doctype: str, name: str) -> list[dict]:
@@ -42,10 +37,9 @@ def preview(doctype: str, name: str) -> list[dict]:
 		frappe.throw(_("No connected Xero organisation syncs this document. Link its Company first."))
 	previews = []
 	for organisation in organisations:
-		pusher = push.Pusher(organisation)
-		pusher.client = connection.client_for(organisation, max_wait=PREVIEW_MAX_WAIT)
+		pusher = push.Pusher(organisation, max_wait=PREVIEW_MAX_WAIT)
 		try:
-			if doctype in ("Customer", "Supplier"):
+			if doctype in parties.PARTY_DOCTYPES:
 				previews.append(contact_preview(pusher, doc))
 			elif doctype == "Payment Entry":
 				previews.extend(payment_previews(pusher, doc))
@@ -57,69 +51,56 @@ def preview(doctype: str, name: str) -> list[dict]:
 
 
 def target_organisations(doc) -> list[str]:
-	if doc.doctype in ("Customer", "Supplier"):
-		return frappe.get_all("Xero Organisation", filters={"status": "Connected"}, pluck="name")
-	organisation = organisation_for(doc.company)
+	if doc.doctype in parties.PARTY_DOCTYPES:
+		return connection.connected_organisations()
+	organisation = connection.organisation_of_company(doc.company)
 	return [organisation] if organisation else []
 
 
 def contact_preview(pusher: push.Pusher, doc) -> dict:
 	link = links.get_link(pusher.organisation, doc.doctype, doc.name, "Contact")
-	work = push.Work(row={}, doc=doc, link=link)
+	work = Work(row={}, doc=doc, link=link)
 	try:
-		work.payload = pusher.contact_payload(work)
+		pusher.prepare_contact(work)
 	except MappingError as e:
 		return entry(pusher, doc, "Contact", link, None, problems=e.problems)
-	if not link:
-		# The push links to an existing Xero contact instead of creating a twin: show that outcome.
-		pusher.match_existing_contact(work)
 	return entry(pusher, doc, "Contact", link, work.payload, notes=work.notes)
 
 
 def transaction_preview(pusher: push.Pusher, doc) -> dict:
 	kind = xero_object(doc)
 	link = links.get_link(pusher.organisation, doc.doctype, doc.name, kind)
-	party_doctype, party_field = push.PARTY_OF[doc.doctype]
-	party = doc.get(party_field)
-	contact = links.get_link(pusher.organisation, party_doctype, party, "Contact")
+	side = parties.of_invoice(doc.doctype)
+	party = doc.get(side.party_field)
+	contact = links.get_link(pusher.organisation, side.party, party, "Contact")
 	notes = []
 	if not contact:
-		notes.append(_("{0} {1} is not in Xero yet: it is sent first.").format(_(party_doctype), party))
+		notes.append(_("{0} {1} is not in Xero yet: it is sent first.").format(_(side.party), party))
 	try:
-		mapped = pusher.map_transaction(kind, doc, contact and contact["xero_id"], link and link["xero_id"])
+		payload, mapping_notes = pusher.prepare_transaction(
+			kind, doc, contact and contact["xero_id"], link and link["xero_id"]
+		)
 	except MappingError as e:
 		return entry(pusher, doc, kind, link, None, problems=e.problems)
-	if mapped.rounding_difference:
-		notes.append(
-			_("Adds a rounding line of {0} so Xero's total equals ERPNext's.").format(
-				mapped.rounding_difference
-			)
-		)
-	return entry(pusher, doc, kind, link, mapped.payload, notes=notes)
+	return entry(pusher, doc, kind, link, payload, notes=[*notes, *mapping_notes])
 
 
 def payment_previews(pusher: push.Pusher, doc) -> list[dict]:
-	targets = pusher.payment_targets(doc)
-	pe = frappe._dict(doc)
 	try:
-		payloads = payment_payloads(pe, pusher.ctx, xero_ids=targets)
+		payments = pusher.prepare_payments(doc, doc.references, pusher.payment_targets(doc))
 	except MappingError as e:
 		return [entry(pusher, doc, "Payment", None, None, problems=e.problems)]
-	references = [ref for ref in pe["references"] if ref.get("allocated_amount")]
-	previews = []
-	for ref, payload in zip(references, payloads, strict=True):
-		link = links.get_link(pusher.organisation, doc.doctype, doc.name, push.payment_object(ref))
-		previews.append(
-			entry(
-				pusher,
-				doc,
-				"Payment",
-				link,
-				payload,
-				label=_("Payment of {0}").format(ref.get("reference_name")),
-			)
+	return [
+		entry(
+			pusher,
+			doc,
+			"Payment",
+			links.get_link(pusher.organisation, doc.doctype, doc.name, payment_object(ref)),
+			payload,
+			label=_("Payment of {0}").format(ref.get("reference_name")),
 		)
-	return previews
+		for ref, payload in payments
+	]
 
 
 def entry(pusher, doc, kind, link, payload, *, notes=(), problems=(), error=None, label=None) -> dict:
@@ -160,8 +141,7 @@ def entry(pusher, doc, kind, link, payload, *, notes=(), problems=(), error=None
 
 
 def current_record(pusher: push.Pusher, kind: str, xero_id: str) -> dict:
-	body = pusher.client.call(READ_METHOD[kind], xero_id).body or {}
-	return (body.get(batching.COLLECTIONS[kind][0]) or [{}])[0]
+	return pusher.client.get(kind, xero_id) or {}
 
 
 def as_text(payload: dict) -> str:

@@ -29,15 +29,13 @@ from xero_integration.core.mapping.credit_note import credit_note_to_erpnext
 from xero_integration.core.mapping.invoice import ROUNDING_DESCRIPTION, invoice_to_erpnext
 from xero_integration.core.mapping.payment import payment_to_erpnext
 from xero_integration.core.money import money
+from xero_integration.core.client import PAGE_SIZE, id_chunks, is_last_page
 from xero_integration.core.pull import (
 	HOLD_ATTEMPTS,
-	PAGE_SIZE,
 	Watermark,
 	booked_hash,
 	event_window,
-	id_chunks,
 	if_modified_since,
-	is_last_page,
 	same_moment,
 	unapplied_payment_target,
 	winner,

@@ -4,7 +4,7 @@ Xero Settings says, and keeps recent ones and every failure; Log Settings clears
 import frappe
 from frappe.utils import add_days, now_datetime
 
-from xero_integration.core.batching import STAGE_ORDER
+from xero_integration.core.objects import STAGE_ORDER
 from xero_integration.patches import keep_settled_rows_30_days
 from xero_integration.sync import outbox
 from xero_integration.sync.log import create_log

@@ -12,6 +12,7 @@ from frappe.utils.background_jobs import get_queue
 
 from xero_integration.emulator import Faults
 from xero_integration.sync import connection, outbox, push
+from xero_integration.sync.outbound import invoices as outbound_invoices
 from xero_integration.testing import (
 	COMPANY,
 	XeroTestCase,
@@ -383,7 +384,7 @@ class TestPoisonAndParking(PushTestCase):
 				raise KeyError("a field the mapping did not expect")
 			return real_map(doc, *args, **kwargs)
 
-		with patch.object(push, "map_invoice", map_invoice):
+		with patch.object(outbound_invoices, "map_invoice", map_invoice):
 			self.drain()
 		for invoice in invoices:
 			if invoice.name != poisoned:

@@ -7,6 +7,7 @@ ERPNext return carries negative quantities and totals, a Xero credit note positi
 from collections.abc import Mapping
 from decimal import Decimal
 
+from xero_integration.core import parties
 from xero_integration.core.mapping.context import MappingContext, MappingError
 from xero_integration.core.mapping.invoice import (
 	PURCHASE,
@@ -16,8 +17,6 @@ from xero_integration.core.mapping.invoice import (
 	transaction_to_erpnext,
 )
 from xero_integration.core.money import money, to_date_string
-
-CREDIT_NOTE_TYPE = {SALES: "ACCRECCREDIT", PURCHASE: "ACCPAYCREDIT"}
 
 
 def map_credit_note(
@@ -35,7 +34,7 @@ def map_credit_note(
 			[f"{doc.get('name')} is not a return: it becomes a Xero invoice, not a credit note."]
 		)
 	header = {
-		"Type": CREDIT_NOTE_TYPE.get(doc.get("doctype")),
+		"Type": parties.of_invoice(doc["doctype"]).xero_credit_note_type,
 		"Contact": {"ContactID": contact_id},
 		"Status": status,
 		"CreditNoteNumber": doc["name"],
@@ -72,7 +71,7 @@ def credit_note_to_erpnext(
 	return_against is left to the caller, which knows the ERPNext names of the invoices listed in
 	xero_allocated_invoice_ids.
 	"""
-	if credit_note.get("Type") not in CREDIT_NOTE_TYPE.values():
+	if credit_note.get("Type") not in [side.xero_credit_note_type for side in parties.SIDES]:
 		raise MappingError([f"Xero document type {credit_note.get('Type')!r} is not a credit note."])
 	result = transaction_to_erpnext(
 		credit_note, ctx, sign=-1, reverse_accounts=reverse_accounts, reverse_tax=reverse_tax

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
+from xero_integration.core import parties
 from xero_integration.core.mapping.context import (
 	MappingContext,
 	MappingError,
@@ -42,11 +43,7 @@ ROUNDING_DESCRIPTION = "Rounding adjustment"
 RATE_PLACES = 6  # Xero keeps CurrencyRate to 6 decimal places
 CONVERSION_RATE_PLACES = 9  # ERPNext's conversion_rate precision
 
-SALES, PURCHASE = "Sales Invoice", "Purchase Invoice"
-ITEM_ACCOUNT_FIELD = {SALES: "income_account", PURCHASE: "expense_account"}
-PARTY_FIELD = {SALES: "customer", PURCHASE: "supplier"}
-INVOICE_TYPE = {SALES: "ACCREC", PURCHASE: "ACCPAY"}
-DOCTYPE_OF_XERO_TYPE = {"ACCREC": SALES, "ACCPAY": PURCHASE, "ACCRECCREDIT": SALES, "ACCPAYCREDIT": PURCHASE}
+SALES, PURCHASE = parties.SALES.invoice, parties.PURCHASE.invoice
 DOCSTATUS_OF_XERO_STATUS = {"DRAFT": 0, "SUBMITTED": 0, "AUTHORISED": 1, "PAID": 1, "VOIDED": 2, "DELETED": 2}
 
 
@@ -168,7 +165,7 @@ def _item_line(item, doc, *, sign, line_amount_types, tax_rows, ctx, problems) -
 		quantity, unit_amount = sign * qty, to_decimal(line_total / qty, ctx.unitdp)
 	else:  # a return of value only (ERPNext allows qty 0 on returns)
 		quantity, unit_amount = Decimal(1), to_decimal(sign * line_total, ctx.unitdp)
-	account_field = ITEM_ACCOUNT_FIELD[doc["doctype"]]
+	account_field = parties.of_invoice(doc["doctype"]).item_account_field
 	line = {
 		"Description": plain_text(item.get("description")) or item.get("item_name") or item.get("item_code"),
 		"Quantity": quantity,
@@ -234,7 +231,7 @@ def map_transaction(
 	type-specific keys (Type, number, Reference, Contact, Status...)."""
 	problems = Problems()
 	name = doc.get("name")
-	if doc.get("doctype") not in ITEM_ACCOUNT_FIELD:
+	if doc.get("doctype") not in parties.INVOICE_DOCTYPES:
 		raise MappingError([f"{doc.get('doctype')} {name} is not a Sales or Purchase Invoice."])
 	check_currency(ctx, doc.get("currency"), problems)
 	tax_rows = _tax_rows(doc, problems)
@@ -324,7 +321,7 @@ def map_transaction(
 
 def invoice_header(doc: Mapping, *, contact_id: str, invoice_id: str | None, status: str) -> dict:
 	header = {
-		"Type": INVOICE_TYPE.get(doc.get("doctype")),
+		"Type": parties.of_invoice(doc["doctype"]).xero_invoice_type,
 		"Contact": {"ContactID": contact_id},
 		"Status": status,
 	}
@@ -379,8 +376,8 @@ def transaction_to_erpnext(
 	from Xero's per-line rounding, an explicit "Actual" rounding row makes up the difference.
 	"""
 	problems = Problems()
-	doctype = DOCTYPE_OF_XERO_TYPE.get(xero_doc.get("Type"))
-	if not doctype:
+	side = parties.of_xero_type(xero_doc.get("Type"))
+	if not side:
 		raise MappingError([f"Xero document type {xero_doc.get('Type')!r} is not an invoice or credit note."])
 	label = xero_doc.get("InvoiceNumber") or xero_doc.get("CreditNoteNumber") or xero_doc.get("InvoiceID")
 	line_amount_types = xero_doc.get("LineAmountTypes") or EXCLUSIVE
@@ -413,7 +410,7 @@ def transaction_to_erpnext(
 			"qty": sign * qty,
 			# ERPNext keeps the rate at its own precision; the rounding row below covers what that loses.
 			"rate": to_decimal(amount / qty, ctx.rate_precision),
-			ITEM_ACCOUNT_FIELD[doctype]: reverse_accounts.get(code),
+			side.item_account_field: reverse_accounts.get(code),
 			"xero_item_code": line.get("ItemCode"),
 		}
 		for tracking in line.get("Tracking") or []:
@@ -471,7 +468,7 @@ def transaction_to_erpnext(
 	problems.raise_if_any()
 
 	result = {
-		"doctype": doctype,
+		"doctype": side.invoice,
 		"posting_date": from_xero_date(xero_doc.get("Date")),
 		"set_posting_time": 1,
 		"currency": currency,

@@ -60,7 +60,7 @@ frappe.ui.form.on("Xero Organisation", {
 		}
 		if (frm.doc.status === "Connected" && frm.doc.company) {
 			frm.add_custom_button(__("Sync Now"), () =>
-				call("sync_now", {}, __("Sync started: changes appear in the Xero Sync Log."))
+				call("pull_now", {}, __("Sync started: changes appear in the Xero Sync Log."))
 			);
 			frm.add_custom_button(__("Import History"), () =>
 				frappe.prompt(

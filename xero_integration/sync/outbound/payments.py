@@ -1,0 +1,193 @@
+"""Payment Entries to Xero Payments: one payment per invoice or return a Payment Entry settles,
+deleted in Xero when the entry is cancelled (Xero payments can't be edited)."""
+
+from decimal import Decimal
+from typing import ClassVar
+
+import frappe
+from frappe import _
+from frappe.utils import flt
+
+from xero_integration.core import parties
+from xero_integration.core.errors import XeroNotFound, XeroValidationError
+from xero_integration.core.mapping import content_hash
+from xero_integration.core.mapping.context import MappingError
+from xero_integration.core.mapping.payment import payment_payloads
+from xero_integration.core.where import equals
+from xero_integration.sync import events, links, outbox
+from xero_integration.sync.outbound.base import Outbound, Work
+
+
+class PaymentsOut(Outbound):
+	HANDLES: ClassVar[dict] = {
+		("Payment", "create"): "create_payments",
+		("Payment", "delete"): "delete_payments",
+	}
+
+	def create_payments(self, rows: list[dict]):
+		works, elements, objects = [], [], {}
+		for work in self.load(rows):
+			with self.isolated(work):
+				row = work.row
+				if work.doc.docstatus == 2:
+					self.cancelled_payment(work)
+					continue
+				targets = self.payment_targets(work.doc)
+				# A replayed request needs no look-up: Xero answers it with what it did the first time.
+				if row["uncertain"] and not self.replayable(row):
+					self.adopt_sent_payments(work.doc, targets)
+				already = {
+					link["xero_object"]
+					for link in links.links_of(self.organisation, "Payment Entry", work.doc.name, "Payment:")
+				}
+				unsent = [ref for ref in work.doc.references if payment_object(ref) not in already]
+				if not unsent:
+					self.skipped(work, _("Every payment of this entry is already in Xero."))
+					continue
+				try:
+					payments = self.prepare_payments(work.doc, unsent, targets)
+				except MappingError as e:
+					if all("not in Xero yet" in p for p in e.problems) and self.references_queued(work.doc):
+						self.wait(work, " ".join(e.problems))
+					else:
+						self.attention(work, e.problems)
+					continue
+				work.payload = {"Payments": [payload for _ref, payload in payments]}
+				work.hash = content_hash(work.payload)
+				works.append(work)
+				for ref, payload in payments:
+					content = f"{payment_object(ref)}:{work.hash}"
+					objects[(row["name"], content)] = payment_object(ref)
+					elements.append((work, content, payload))
+		if not elements:
+			return
+		requests, stale = self.requests("Payment-create", elements)
+		self.look_up_first(stale)
+		failed: dict[str, list[str]] = {}
+		for group, key in requests:
+			answered = self.send_request("Payment", group, key)
+			for (work, content, _payload), (_work, result) in zip(group, answered, strict=True):
+				if result.ok:
+					links.save_link(
+						self.organisation,
+						"Payment Entry",
+						work.doc.name,
+						objects[(work.row["name"], content)],
+						result.xero_id,
+						"AUTHORISED",
+					)
+				else:
+					failed.setdefault(work.row["name"], []).extend(result.errors)
+		for work in works:
+			if work in stale:
+				continue
+			if work.row["name"] in failed:
+				self.attention(work, failed[work.row["name"]])
+			else:
+				links.show_on_document("Payment Entry", work.doc.name, None, "AUTHORISED")
+				self.done(work, "Payment", None, "AUTHORISED")
+
+	def cancelled_payment(self, work: Work):
+		"""Cancelled while its send waited: never created in Xero now. What an unanswered send created
+		there after all is linked and deleted."""
+		doc = work.doc
+		if work.row["uncertain"]:
+			self.adopt_payments_of(work)
+		if any(
+			link["xero_status"] != "DELETED"
+			for link in links.links_of(self.organisation, doc.doctype, doc.name, "Payment:")
+		):
+			events.queue_removal(self.organisation, "Payment", doc.doctype, doc.name)
+		self.skipped(work, _("Cancelled in ERPNext before it was sent: not created in Xero."))
+
+	def prepare_payments(self, doc, references: list, targets: dict) -> list[tuple[dict, dict]]:
+		"""(reference, payload) of the Xero payment a sync sends for each of these references of a
+		Payment Entry (Preview shows the same)."""
+		payloads = payment_payloads(frappe._dict(doc, references=references), self.ctx, xero_ids=targets)
+		paid = [reference for reference in references if reference.get("allocated_amount")]
+		return list(zip(paid, payloads, strict=True))
+
+	def payment_targets(self, doc) -> dict[tuple[str, str], str]:
+		"""(doctype, name) -> Xero InvoiceID/CreditNoteID of each invoice reference already in Xero. Only
+		invoices (and their returns) are paid in Xero; orders and journals are not payment targets."""
+		targets = {}
+		for ref in doc.references:
+			if ref.reference_doctype not in parties.INVOICE_DOCTYPES:
+				continue
+			is_return = frappe.db.get_value(ref.reference_doctype, ref.reference_name, "is_return")
+			kind = "CreditNote" if is_return else "Invoice"
+			link = links.get_link(self.organisation, ref.reference_doctype, ref.reference_name, kind)
+			if link:
+				targets[(ref.reference_doctype, ref.reference_name)] = link["xero_id"]
+		return targets
+
+	def adopt_sent_payments(self, doc, targets: dict) -> None:
+		"""After an unanswered send: link the payments Xero kept (same invoice, amount and reference), never
+		one that already belongs to another Payment Entry."""
+		reference = doc.reference_no or doc.name
+		found = self.client.list_all("Payment", where=equals("Reference", reference))
+		live = [p for p in found if p.get("Status") != "DELETED"]
+		taken = links.linked_xero_ids(self.organisation, [p["PaymentID"] for p in live])
+		kept = [p for p in live if p["PaymentID"].lower() not in taken]
+		for ref in doc.references:
+			target = targets.get((ref.reference_doctype, ref.reference_name))
+			amount = Decimal(str(flt(abs(ref.allocated_amount), 2)))
+			for payment in kept:
+				document = payment.get("Invoice") or payment.get("CreditNote") or {}
+				paid_target = target in (document.get("InvoiceID"), document.get("CreditNoteID"))
+				if paid_target and Decimal(str(payment.get("Amount"))) == amount:
+					links.save_link(
+						self.organisation,
+						doc.doctype,
+						doc.name,
+						payment_object(ref),
+						payment["PaymentID"],
+						"AUTHORISED",
+					)
+					kept.remove(payment)
+					break
+
+	def references_queued(self, doc) -> bool:
+		return any(
+			outbox.is_queued(self.organisation, ref.reference_doctype, ref.reference_name)
+			for ref in doc.references
+		)
+
+	def adopt_payments_of(self, work: Work) -> None:
+		"""After an unanswered send of this Payment Entry: link what Xero kept."""
+		self.adopt_sent_payments(work.doc, self.payment_targets(work.doc))
+
+	def delete_payments(self, rows: list[dict]):
+		for work in self.load(rows, removal=True):
+			with self.isolated(work):
+				row = work.row
+				if not self.absorb_open_sends(work, self.adopt_payments_of):
+					continue
+				failures, gone = [], 0
+				for link in links.links_of(
+					self.organisation, row["reference_doctype"], row["reference_name"], "Payment:"
+				):
+					if link["xero_status"] == "DELETED":
+						continue
+					try:
+						self.client.call("delete_payment", link["xero_id"], {"Status": "DELETED"})
+					except XeroNotFound:
+						gone += 1  # removed in Xero meanwhile: what the cancel wanted
+					except XeroValidationError as e:
+						failures.extend(e.messages)
+						continue
+					links.set_link_status(link["name"], "DELETED")
+				if failures:
+					self.attention(work, failures)
+					continue
+				links.show_on_document(row["reference_doctype"], row["reference_name"], None, "DELETED")
+				message = _("Payments removed from Xero.")
+				if gone:
+					message += " " + _("{0} of them Xero no longer had: nothing to remove there.").format(
+						gone
+					)
+				self.finish(work, "Success", None, message)
+
+
+def payment_object(reference) -> str:
+	return f"Payment:{reference.get('reference_doctype')}:{reference.get('reference_name')}"
