@@ -11,8 +11,7 @@ from xero_integration.sync import connection, events, outbox
 from xero_integration.sync import desk as desk_actions
 from xero_integration.sync import preview as dry_run
 from xero_integration.sync.log import create_log
-
-MANAGER_ROLES = ("Xero Manager", "System Manager")
+from xero_integration.sync.permissions import MANAGER_ROLES
 
 
 @frappe.whitelist(methods=["POST"])

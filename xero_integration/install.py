@@ -3,16 +3,10 @@
 import frappe
 from frappe.custom.doctype.custom_field.custom_field import create_custom_fields
 
-XERO_MANAGER = "Xero Manager"
-# Webhook jobs and scheduled pulls run as this user: what they write shows it, not Guest. It never
-# signs in (no password; a reserved domain that receives no mail).
-INTEGRATION_USER = "xero-integration@xero-integration.invalid"
-# Applying Xero's changes submits, cancels and amends invoices and payments; everything else it writes
-# (parties, addresses, the app's own records) is written without a permission check.
-INTEGRATION_ROLES = ("Accounts Manager",)
-# Lines pulled from Xero may carry fractional quantities (hours, kilos); ERPNext's "Nos" refuses them.
-FRACTIONAL_UOM = "Xero Unit"
-SYNCED_DOCTYPES = ("Customer", "Supplier", "Sales Invoice", "Purchase Invoice", "Payment Entry")
+from xero_integration.core.parties import SYNCED_DOCTYPES
+from xero_integration.sync.inbound.invoices import FRACTIONAL_UOM
+from xero_integration.sync.integration_user import INTEGRATION_ROLES, INTEGRATION_USER
+from xero_integration.sync.permissions import XERO_MANAGER
 
 
 def custom_fields() -> dict:

@@ -5,6 +5,10 @@ import frappe
 from frappe.tests.utils import FrappeTestCase
 
 from xero_integration import install
+from xero_integration.core.parties import SYNCED_DOCTYPES
+from xero_integration.sync.inbound.invoices import FRACTIONAL_UOM
+from xero_integration.sync.integration_user import INTEGRATION_ROLES, INTEGRATION_USER
+from xero_integration.sync.permissions import XERO_MANAGER
 
 
 def our_custom_fields() -> set[str]:
@@ -14,8 +18,8 @@ def our_custom_fields() -> set[str]:
 def integration_user() -> tuple[int, set[str]]:
 	"""Whether the integration user is enabled, and its roles."""
 	return (
-		frappe.db.get_value("User", install.INTEGRATION_USER, "enabled"),
-		set(frappe.get_all("Has Role", filters={"parent": install.INTEGRATION_USER}, pluck="role")),
+		frappe.db.get_value("User", INTEGRATION_USER, "enabled"),
+		set(frappe.get_all("Has Role", filters={"parent": INTEGRATION_USER}, pluck="role")),
 	)
 
 
@@ -31,23 +35,23 @@ class TestInstall(FrappeTestCase):
 			for field in fields
 		}
 		self.assertEqual(our_custom_fields(), expected)
-		self.assertTrue(frappe.db.exists("Role", install.XERO_MANAGER))
-		self.assertEqual(integration_user(), (1, set(install.INTEGRATION_ROLES)))
+		self.assertTrue(frappe.db.exists("Role", XERO_MANAGER))
+		self.assertEqual(integration_user(), (1, set(INTEGRATION_ROLES)))
 		other_fields = frappe.db.count("Custom Field") - len(expected)
 		install.before_uninstall()
 		self.assertEqual(our_custom_fields(), set())
 		self.assertEqual(frappe.db.count("Custom Field"), other_fields)
-		self.assertFalse(frappe.db.exists("Role", install.XERO_MANAGER))
+		self.assertFalse(frappe.db.exists("Role", XERO_MANAGER))
 		self.assertEqual(integration_user()[0], 0)
-		if not frappe.db.exists("Sales Invoice Item", {"uom": install.FRACTIONAL_UOM}):
-			self.assertFalse(frappe.db.exists("UOM", install.FRACTIONAL_UOM))
-		for doctype in install.SYNCED_DOCTYPES:
+		if not frappe.db.exists("Sales Invoice Item", {"uom": FRACTIONAL_UOM}):
+			self.assertFalse(frappe.db.exists("UOM", FRACTIONAL_UOM))
+		for doctype in SYNCED_DOCTYPES:
 			self.assertNotIn("xero_id", frappe.db.get_table_columns(doctype))
 		install.after_migrate()
 		install.after_migrate()
 		self.assertEqual(our_custom_fields(), expected)
 		self.assertIn("xero_id", frappe.db.get_table_columns("Sales Invoice"))
-		self.assertEqual(frappe.db.count("Role", {"name": install.XERO_MANAGER}), 1)
-		self.assertEqual(frappe.db.get_value("UOM", install.FRACTIONAL_UOM, "must_be_whole_number"), 0)
-		self.assertEqual(integration_user(), (1, set(install.INTEGRATION_ROLES)))
-		self.assertEqual(frappe.db.count("User", {"name": install.INTEGRATION_USER}), 1)
+		self.assertEqual(frappe.db.count("Role", {"name": XERO_MANAGER}), 1)
+		self.assertEqual(frappe.db.get_value("UOM", FRACTIONAL_UOM, "must_be_whole_number"), 0)
+		self.assertEqual(integration_user(), (1, set(INTEGRATION_ROLES)))
+		self.assertEqual(frappe.db.count("User", {"name": INTEGRATION_USER}), 1)

@@ -100,10 +100,15 @@ class EmulatedXero:
 		return self.create_many(tenant_id, collection, [element])[0]
 
 	def create_many(self, tenant_id: str, collection: str, elements: list[dict]) -> list[dict]:
+		return self.as_bookkeeper(tenant_id, "PUT", collection, {collection: elements})[collection]
+
+	def as_bookkeeper(self, tenant_id: str, method: str, path: str, body: dict | None = None) -> dict:
+		"""One Accounting API request of someone working in Xero: a change the app did not make."""
 		token = self.emulator.issue_tokens(CLIENT_ID, [tenant_id])["access_token"]
-		response = requests.put(
-			f"{self.emulator.base_url}/api.xro/2.0/{collection}",
-			json={collection: elements},
+		response = requests.request(
+			method,
+			f"{self.emulator.base_url}/api.xro/2.0/{path}",
+			json=body,
 			headers={
 				"Authorization": f"Bearer {token}",
 				"xero-tenant-id": tenant_id,
@@ -112,7 +117,7 @@ class EmulatedXero:
 			timeout=60,
 		)
 		response.raise_for_status()
-		return response.json()[collection]
+		return response.json()
 
 	def link_company(self, tenant_id: str, company: str = COMPANY, **values):
 		organisation = frappe.get_doc("Xero Organisation", tenant_id)

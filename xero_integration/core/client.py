@@ -153,7 +153,9 @@ class XeroClient:
 		xero_object, found = OBJECTS[kind], {}
 		for chunk in id_chunks(ids):
 			if xero_object.by_ids:
-				records = self.list_all(kind, i_ds=chunk)
+				# An announced record may have just been archived: read it all the same.
+				archived = {"include_archived": True} if xero_object.archived else {}
+				records = self.list_all(kind, i_ds=chunk, **archived)
 			else:
 				records = [record for xero_id in chunk if (record := self.get(kind, xero_id))]
 			found.update({record[xero_object.id_key].lower(): record for record in records})

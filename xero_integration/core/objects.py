@@ -20,17 +20,14 @@ class XeroObject:
 	send_method: str | None = None  # POST of a batch, per-element results with summarizeErrors=false
 	paged: bool = False  # the list pages (page, pageSize up to 1,000); otherwise it returns everything
 	by_ids: bool = False  # the list filters by IDs=
-	archived: bool = False  # the list needs includeArchived to show every record
+	archived: bool = False  # the list shows archived records only when asked (includeArchived)
 	unitdp: bool = False  # reads and writes take unitdp=4
 	webhook_category: str | None = None  # Xero's eventCategory for it, if Xero sends webhooks
 	depends_on: tuple[str, ...] = ()  # kinds that must be in Xero (or ERPNext) before it
 
 	def read_params(self) -> dict:
 		"""Parameters every read of this object takes."""
-		return {
-			**({"unitdp": 4} if self.unitdp else {}),
-			**({"include_archived": True} if self.archived else {}),
-		}
+		return {"unitdp": 4} if self.unitdp else {}
 
 	def send_params(self) -> dict:
 		return {"unitdp": 4} if self.unitdp else {}

@@ -20,6 +20,7 @@ from xero_integration.core.client import XeroClient
 from xero_integration.core.errors import XeroAuthError, XeroNotFound
 from xero_integration.core.ratelimit import Limits, TenantRateLimiter
 from xero_integration.sync.log import create_log
+from xero_integration.sync.permissions import XERO_MANAGER
 
 SETTINGS = "Xero Settings"
 STATE_TTL_SECONDS = 600
@@ -71,6 +72,10 @@ def connected_organisations(*, linked: bool = False) -> list[str]:
 	if linked:
 		filters["company"] = ("is", "set")
 	return frappe.get_all("Xero Organisation", filters=filters, pluck="name")
+
+
+def organisations_in(statuses) -> list[str]:
+	return frappe.get_all("Xero Organisation", filters={"status": ("in", statuses)}, pluck="name")
 
 
 def is_connected(organisation: str, *, linked: bool = False) -> bool:
@@ -159,7 +164,7 @@ def record_organisations() -> list[str]:
 		if connection.get("tenantType") != "ORGANISATION":
 			continue
 		tenant_id = connection["tenantId"]
-		details = (client_for(tenant_id).call("get_organisations").body or {}).get("Organisations") or [{}]
+		details = client_for(tenant_id).list_all("Organisation") or [{}]
 		values = {
 			"organisation_name": connection.get("tenantName") or details[0].get("Name"),
 			"connection_id": connection.get("id"),
@@ -328,7 +333,7 @@ def mark_organisation_reconnect_needed(organisation: str, reason: str) -> None:
 
 def _notify_managers(subject: str, message: str) -> None:
 	for user in frappe.get_all(
-		"Has Role", filters={"role": "Xero Manager", "parenttype": "User"}, pluck="parent"
+		"Has Role", filters={"role": XERO_MANAGER, "parenttype": "User"}, pluck="parent"
 	):
 		frappe.get_doc(
 			{
@@ -347,9 +352,8 @@ def _notify_managers(subject: str, message: str) -> None:
 
 
 def test_connection(organisation: str) -> str:
-	body = client_for(organisation, max_wait=10).call("get_organisations").body or {}
-	name = (body.get("Organisations") or [{}])[0].get("Name")
-	return name
+	organisations = client_for(organisation, max_wait=10).list_all("Organisation")
+	return (organisations or [{}])[0].get("Name")
 
 
 def disconnect(organisation: str) -> None:

@@ -54,8 +54,8 @@ def xero_lists(organisation: str, client) -> dict:
 	cached = frappe.cache.get_value(key, expires=True)
 	if cached:
 		return cached
-	tax_rates = (client.call("get_tax_rates").body or {}).get("TaxRates") or []
-	currencies = (client.call("get_currencies").body or {}).get("Currencies") or []
+	tax_rates = client.list_all("TaxRate")
+	currencies = client.list_all("Currency")
 	lists = {
 		"tax_rates": {rate["TaxType"]: str(rate.get("EffectiveRate") or 0) for rate in tax_rates},
 		"currencies": [currency["Code"] for currency in currencies],

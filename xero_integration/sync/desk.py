@@ -5,7 +5,7 @@ import frappe
 from frappe import _
 
 from xero_integration.core.deeplinks import xero_url
-from xero_integration.sync import outbox
+from xero_integration.sync import links, outbox
 
 HISTORY_ROWS = 5
 OUTBOUND = "ERPNext to Xero"
@@ -64,16 +64,8 @@ def log_url(log) -> str | None:
 	xero_id = log.xero_id
 	xero_object = log.xero_object
 	if not xero_id and log.reference_name:
-		xero_id = frappe.db.get_value(
-			"Xero Document Link",
-			{
-				"organisation": log.organisation,
-				"reference_doctype": log.reference_doctype,
-				"reference_name": log.reference_name,
-				"xero_object": xero_object,
-			},
-			"xero_id",
-		)
+		link = links.get_link(log.organisation, log.reference_doctype, log.reference_name, xero_object)
+		xero_id = link and link["xero_id"]
 	short_code = log.organisation and frappe.db.get_value("Xero Organisation", log.organisation, "short_code")
 	return xero_url(short_code, xero_object, xero_id, log.reference_doctype)
 
@@ -90,16 +82,7 @@ def retry_logs(names: list) -> dict:
 		if log.direction != OUTBOUND or not (log.organisation and log.reference_name):
 			not_retryable += 1
 			continue
-		for row in frappe.get_all(
-			"Xero Outbox",
-			filters={
-				"organisation": log.organisation,
-				"reference_doctype": log.reference_doctype,
-				"reference_name": log.reference_name,
-				"status": ("in", (outbox.NEEDS_ATTENTION, outbox.PENDING, outbox.PROCESSING)),
-			},
-			fields=["name", "status"],
-		):
+		for row in outbox.open_rows_of_document(log.organisation, log.reference_doctype, log.reference_name):
 			(parked if row.status == outbox.NEEDS_ATTENTION else waiting).add(row.name)
 	retried = outbox.retry(sorted(parked))
 	return {

@@ -6,7 +6,7 @@ import requests
 from frappe import _
 from frappe.utils import get_url, get_url_to_list, now_datetime
 
-from xero_integration.install import XERO_MANAGER
+from xero_integration.sync.permissions import XERO_MANAGER
 
 SETTINGS = "Xero Settings"
 FAILED_STATUSES = ("Needs Attention", "Failed")

@@ -14,8 +14,10 @@ import frappe
 from frappe import _
 from frappe.utils import getdate
 
+from xero_integration.core.objects import SYNCED
 from xero_integration.core.pull import xero_datetime
 from xero_integration.sync import pull
+from xero_integration.sync.inbound.base import DIRECTION
 from xero_integration.sync.integration_user import as_integration_user
 from xero_integration.sync.log import create_log
 
@@ -51,7 +53,7 @@ def import_history(organisation: str, from_date, user: str | None = None) -> dic
 	"""Import (or resume importing) everything dated from `from_date`; returns counts per object. `user`
 	(who started it) is shown the progress; the work is done as the integration user."""
 	from_date = getdate(from_date)
-	counts: dict[str, Counter] = {kind: Counter() for kind in pull.OBJECTS}
+	counts: dict[str, Counter] = {kind: Counter() for kind in SYNCED}
 	if not pull.ready(organisation):
 		frappe.throw(_("Link the Xero organisation to a Company before importing its history."))
 	with pull.inbound_lock(organisation, blocking_timeout=5) as lock:
@@ -60,7 +62,7 @@ def import_history(organisation: str, from_date, user: str | None = None) -> dic
 		progress = start(organisation, from_date)
 		applier = pull.Applier(organisation)
 		try:
-			for kind in pull.OBJECTS:
+			for kind in SYNCED:
 				if not progress[kind].get("done"):
 					import_object(applier, organisation, kind, from_date, progress, counts[kind], lock, user)
 		except Exception:
@@ -82,7 +84,7 @@ def start(organisation: str, from_date) -> dict:
 	)
 	resume = org.history_status in (RUNNING, INTERRUPTED) and getdate(org.history_from_date) == from_date
 	stored = json.loads(org.history_progress or "{}") if resume else {}
-	progress = {kind: stored.get(kind) or {} for kind in pull.OBJECTS}
+	progress = {kind: stored.get(kind) or {} for kind in SYNCED}
 	save_progress(organisation, progress, RUNNING, from_date)
 	frappe.db.commit()
 	return progress
@@ -154,17 +156,15 @@ def save_progress(organisation: str, progress: dict, status: str, from_date) -> 
 
 
 def finish(organisation: str, progress: dict, counts: dict[str, Counter], from_date, status=None) -> None:
-	status = status or (
-		COMPLETED if all(progress[kind].get("done") for kind in pull.OBJECTS) else INTERRUPTED
-	)
+	status = status or (COMPLETED if all(progress[kind].get("done") for kind in SYNCED) else INTERRUPTED)
 	save_progress(organisation, progress, status, from_date)
-	lines = [f"{kind}: {pull.summary(counts[kind])}" for kind in pull.OBJECTS if counts[kind]]
+	lines = [f"{kind}: {pull.summary(counts[kind])}" for kind in SYNCED if counts[kind]]
 	if status == INTERRUPTED:
 		lines.append(_("Some records need attention (see the log); run the import again to resume."))
 	create_log(
 		"Success" if status == COMPLETED else "Needs Attention",
 		operation="Import history",
-		direction=pull.DIRECTION,
+		direction=DIRECTION,
 		organisation=organisation,
 		message=_("Import of Xero history from {0}: {1}").format(
 			from_date, " ".join(lines) or _("nothing to import.")

@@ -5,7 +5,12 @@ from contextlib import contextmanager
 
 import frappe
 
-from xero_integration.install import INTEGRATION_USER
+# Webhook jobs and scheduled pulls run as this user: what they write shows it, not Guest. It never
+# signs in (no password; a reserved domain that receives no mail). install.py creates it.
+INTEGRATION_USER = "xero-integration@xero-integration.invalid"
+# Applying Xero's changes submits, cancels and amends invoices and payments; everything else it writes
+# (parties, addresses, the app's own records) is written without a permission check.
+INTEGRATION_ROLES = ("Accounts Manager",)
 
 
 @contextmanager

@@ -21,6 +21,90 @@ def get_link(organisation: str, doctype: str, name: str, xero_object: str) -> di
 	)
 
 
+def links_of_record(
+	organisation: str, xero_object: str, xero_id: str, doctype: str | None = None
+) -> list[dict]:
+	"""The document links of one Xero record (a contact can be a Customer and a Supplier; "Payment"
+	finds a payment whatever it pays)."""
+	filters = {"organisation": organisation, "xero_id": xero_id.lower()}
+	filters["xero_object"] = ("like", "Payment:%") if xero_object == "Payment" else xero_object
+	if doctype:
+		filters["reference_doctype"] = doctype
+	return frappe.get_all(
+		"Xero Document Link",
+		filters=filters,
+		fields=[
+			"name",
+			"reference_doctype",
+			"reference_name",
+			"xero_object",
+			"xero_updated",
+			"last_synced",
+			"booked_hash",
+		],
+	)
+
+
+def unlinked(organisation: str, xero_object: str, xero_ids: list) -> list:
+	"""Those of these Xero records no document is linked to yet."""
+	return [
+		xero_id for xero_id in xero_ids if xero_id and not links_of_record(organisation, xero_object, xero_id)
+	]
+
+
+def xero_ids_of(organisation: str, doctype: str, names: list, xero_objects: tuple) -> dict[str, str]:
+	"""name -> Xero id of these documents, as any of these Xero objects."""
+	if not names:
+		return {}
+	return {
+		link.reference_name: link.xero_id
+		for link in frappe.get_all(
+			"Xero Document Link",
+			filters={
+				"organisation": organisation,
+				"reference_doctype": doctype,
+				"reference_name": ("in", names),
+				"xero_object": ("in", xero_objects),
+			},
+			fields=["reference_name", "xero_id"],
+		)
+	}
+
+
+def documents_of_records(organisation: str, doctypes: tuple, xero_ids: list) -> list[dict]:
+	"""The documents of these doctypes linked to these Xero records (reference_doctype, reference_name,
+	xero_id each)."""
+	if not xero_ids:
+		return []
+	return frappe.get_all(
+		"Xero Document Link",
+		filters={
+			"organisation": organisation,
+			"reference_doctype": ("in", doctypes),
+			"xero_id": ("in", xero_ids),
+		},
+		fields=["reference_doctype", "reference_name", "xero_id"],
+	)
+
+
+def move_link(link_name: str, reference_name: str) -> None:
+	"""The record is now this other document of the same doctype (an amendment)."""
+	frappe.db.set_value(
+		"Xero Document Link", link_name, "reference_name", reference_name, update_modified=False
+	)
+
+
+def linked_names(organisation: str, doctype: str, xero_object: str) -> set:
+	"""The documents of this doctype linked to some Xero record of that object."""
+	return set(
+		frappe.get_all(
+			"Xero Document Link",
+			filters={"organisation": organisation, "reference_doctype": doctype, "xero_object": xero_object},
+			pluck="reference_name",
+		)
+	)
+
+
 def is_linked(organisation: str, doctype: str, name: str) -> bool:
 	"""Whether some Xero record of this organisation is this document."""
 	return bool(

@@ -120,6 +120,20 @@ def open_rows(organisation: str, object_type: str, operation: str, doctype: str,
 	)
 
 
+def open_rows_of_document(organisation: str, doctype: str, name: str) -> list[dict]:
+	"""Every piece of this document's work not yet over (name and status each)."""
+	return frappe.get_all(
+		"Xero Outbox",
+		filters={
+			"organisation": organisation,
+			"reference_doctype": doctype,
+			"reference_name": name,
+			"status": ("in", OPEN_STATUSES),
+		},
+		fields=["name", "status"],
+	)
+
+
 def is_queued(organisation: str, doctype: str, name: str) -> bool:
 	"""Whether some work of this document waits or is being sent (not parked, not over)."""
 	return bool(

@@ -11,6 +11,10 @@ limited read it.
 import frappe
 from frappe.permissions import get_allowed_docs_for_doctype, get_user_permissions
 
+XERO_MANAGER = "Xero Manager"
+# Who connects, retries and previews: the app's own role, and System Managers.
+MANAGER_ROLES = (XERO_MANAGER, "System Manager")
+
 
 def permitted_companies(doctype: str, user: str | None = None) -> list[str] | None:
 	"""The Companies whose rows of `doctype` the user may read; None when not limited."""

@@ -13,7 +13,7 @@ from xero_integration.sync.log import create_log
 
 def refresh_all() -> None:
 	"""Daily: every connected organisation's lists, in the background."""
-	for organisation in frappe.get_all("Xero Organisation", filters={"status": "Connected"}, pluck="name"):
+	for organisation in connection.connected_organisations():
 		enqueue_import(organisation)
 
 
@@ -31,12 +31,9 @@ def import_lists(organisation: str) -> dict[str, int]:
 	"""Accounts, tax rates, items, currencies and tracking options of one organisation (five GETs)."""
 	client = connection.client_for(organisation)
 
-	def fetch(operation, collection):
-		return (client.call(operation).body or {}).get(collection) or []
-
 	rows = [
 		{"kind": "Account", "code": a.get("Code"), "reference_name": a.get("Name"), "detail": a.get("Type")}
-		for a in fetch("get_accounts", "Accounts")
+		for a in client.list_all("Account")
 		if a.get("Code") and a.get("Status") == "ACTIVE"
 	]
 	rows += [
@@ -46,16 +43,15 @@ def import_lists(organisation: str) -> dict[str, int]:
 			"reference_name": r.get("Name"),
 			"detail": str(r.get("EffectiveRate")),
 		}
-		for r in fetch("get_tax_rates", "TaxRates")
+		for r in client.list_all("TaxRate")
 		if r.get("Status") == "ACTIVE"
 	]
 	rows += [
-		{"kind": "Item", "code": i["Code"], "reference_name": i.get("Name")}
-		for i in fetch("get_items", "Items")
+		{"kind": "Item", "code": i["Code"], "reference_name": i.get("Name")} for i in client.list_all("Item")
 	]
 	rows += [
 		{"kind": "Currency", "code": c["Code"], "reference_name": c.get("Description")}
-		for c in fetch("get_currencies", "Currencies")
+		for c in client.list_all("Currency")
 	]
 	rows += [
 		{
@@ -64,7 +60,7 @@ def import_lists(organisation: str) -> dict[str, int]:
 			"reference_name": option.get("Name"),
 			"detail": category.get("Name"),
 		}
-		for category in fetch("get_tracking_categories", "TrackingCategories")
+		for category in client.list_all("TrackingCategory")
 		for option in category.get("Options") or []
 	]
 	org = frappe.get_doc("Xero Organisation", organisation)

@@ -6,14 +6,13 @@ import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import frappe
-import requests
 from frappe.utils import nowdate
 
 from xero_integration import api
 from xero_integration.sync import digest
 from xero_integration.sync.log import create_log
 from xero_integration.sync.test_push import PushTestCase
-from xero_integration.testing import CLIENT_ID, ensure_outgoing_email, make_customer, make_sales_invoice
+from xero_integration.testing import ensure_outgoing_email, make_customer, make_sales_invoice
 from xero_integration.xero_integration.report.xero_reconciliation import xero_reconciliation
 
 ACCOUNTS_USER = "xero-desk-accounts@example.com"
@@ -51,18 +50,12 @@ class DeskTestCase(PushTestCase):
 
 	def edit_in_xero(self, invoice_id: str, **changes):
 		"""A bookkeeper changes the invoice in Xero's web app."""
-		token = self.emulator.issue_tokens(CLIENT_ID, [self.tenant])["access_token"]
-		response = requests.post(
-			f"{self.emulator.base_url}/api.xro/2.0/Invoices/{invoice_id}",
-			json={"Invoices": [{"InvoiceID": invoice_id, **changes}]},
-			headers={
-				"Authorization": f"Bearer {token}",
-				"xero-tenant-id": self.tenant,
-				"Accept": "application/json",
-			},
-			timeout=10,
+		self.xero.as_bookkeeper(
+			self.tenant,
+			"POST",
+			f"Invoices/{invoice_id}",
+			{"Invoices": [{"InvoiceID": invoice_id, **changes}]},
 		)
-		response.raise_for_status()
 
 	def pay_in_xero(self, invoice_id: str, amount: float):
 		self.xero.create_in_xero(

@@ -7,8 +7,8 @@ from unittest.mock import patch
 import frappe
 from frappe.utils import add_days, flt, nowdate
 
-from xero_integration.install import INTEGRATION_USER
 from xero_integration.sync import history, pull
+from xero_integration.sync.integration_user import INTEGRATION_USER
 from xero_integration.sync.test_pull import InboundTestCase
 from xero_integration.testing import make_customer, make_sales_invoice
 
@@ -71,7 +71,7 @@ class TestHistory(InboundTestCase):
 		)
 		frappe.db.commit()
 		calls = {resource: self.list_calls(resource) for resource in ("Invoices", "Payments")}
-		with patch.object(pull, "PAGE_SIZE", PAGE):
+		with patch.object(pull.Applier, "page_size", PAGE):
 			counts = history.import_history(self.tenant, add_days(nowdate(), -7))
 		frappe.db.commit()
 		pages = math.ceil(INVOICES / PAGE)
@@ -96,7 +96,7 @@ class TestHistory(InboundTestCase):
 		self.assertIn(f"created: {INVOICES}", log[0])
 
 		before = self.created_documents()
-		with patch.object(pull, "PAGE_SIZE", PAGE):
+		with patch.object(pull.Applier, "page_size", PAGE):
 			again = history.import_history(self.tenant, add_days(nowdate(), -7))
 		frappe.db.commit()
 		self.assertEqual(self.created_documents(), before)
@@ -117,7 +117,7 @@ class TestHistory(InboundTestCase):
 				applied.append(outcome)
 			return outcome
 
-		with patch.object(pull, "PAGE_SIZE", 2), patch.object(pull.Applier, "apply", apply_then_die):
+		with patch.object(pull.Applier, "page_size", 2), patch.object(pull.Applier, "apply", apply_then_die):
 			with self.assertRaises(SystemExit):
 				history.import_history(self.tenant, nowdate())
 		frappe.db.commit()
@@ -126,7 +126,7 @@ class TestHistory(InboundTestCase):
 		done_before = [i for i in invoices if self.linked("Invoice", i["InvoiceID"])]
 		self.assertEqual(len(done_before), 3)
 
-		with patch.object(pull, "PAGE_SIZE", 2):
+		with patch.object(pull.Applier, "page_size", 2):
 			history.import_history(self.tenant, nowdate())
 		frappe.db.commit()
 		for invoice in invoices:

@@ -7,18 +7,16 @@ import uuid
 from decimal import Decimal
 
 import frappe
-import requests
 from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, flt, nowdate
 from frappe.utils.password import set_encrypted_password
 
 from xero_integration.core.pull import HOLD_ATTEMPTS, xero_datetime
 from xero_integration.emulator.xerojson import ms_date, ms_timestamp
-from xero_integration.install import INTEGRATION_USER
 from xero_integration.sync import pull
+from xero_integration.sync.integration_user import INTEGRATION_USER
 from xero_integration.testing import (
 	ABBR,
-	CLIENT_ID,
 	COMPANY,
 	EmulatedXero,
 	bench_command,
@@ -93,20 +91,7 @@ class InboundTestCase(FrappeTestCase):
 	# ---- a bookkeeper at work in Xero ---------------------------------------------------------------
 
 	def xero_request(self, method: str, path: str, body: dict) -> dict:
-		token = self.emulator.issue_tokens(CLIENT_ID, [self.tenant])["access_token"]
-		response = requests.request(
-			method,
-			f"{self.emulator.base_url}/api.xro/2.0/{path}",
-			json=body,
-			headers={
-				"Authorization": f"Bearer {token}",
-				"xero-tenant-id": self.tenant,
-				"Accept": "application/json",
-			},
-			timeout=10,
-		)
-		response.raise_for_status()
-		return response.json()
+		return self.xero.as_bookkeeper(self.tenant, method, path, body)
 
 	def contact(self, name: str, **values) -> dict:
 		return self.xero.create_in_xero(self.tenant, "Contacts", {"Name": f"{name} {self.run_id}", **values})

@@ -13,8 +13,8 @@ import requests
 from frappe.utils import flt
 
 from xero_integration.core.webhook import MAX_BODY_BYTES, sign
-from xero_integration.install import INTEGRATION_USER
 from xero_integration.sync import push, webhooks
+from xero_integration.sync.integration_user import INTEGRATION_USER
 from xero_integration.sync.test_pull import InboundTestCase
 from xero_integration.testing import (
 	ABBR,

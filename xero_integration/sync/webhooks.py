@@ -10,15 +10,15 @@ from frappe import _
 from frappe.utils import now_datetime
 from frappe.utils.password import get_decrypted_password
 
+from xero_integration.core.objects import SYNCED, of_category
 from xero_integration.core.pull import xero_datetime
 from xero_integration.core.webhook import MalformedWebhook, is_signature_valid, is_too_large, parse_events
-from xero_integration.sync import pull
+from xero_integration.sync import connection, pull
+from xero_integration.sync.inbound import base as inbound
 from xero_integration.sync.integration_user import as_integration_user
 from xero_integration.sync.log import create_log
 
 QUEUED, PROCESSED, IGNORED, FAILED = "Queued", "Processed", "Ignored", "Failed"
-# Xero webhook category -> object pulled for it (SUBSCRIPTION events are not about accounting data).
-OBJECT_OF_CATEGORY = {"CONTACT": "Contact", "INVOICE": "Invoice", "CREDITNOTE": "CreditNote"}
 EVENTS_PER_RUN = 500
 # Events of these organisations are kept; those of one that must reconnect wait until it is connected.
 KEPT_STATUSES = ("Connected", "Reconnect Needed")
@@ -36,14 +36,14 @@ EVENT_FIELDS = (
 	"modified_by",
 )
 STATUS_OF_RESULT = {
-	pull.CREATED: PROCESSED,
-	pull.UPDATED: PROCESSED,
-	pull.LINKED: PROCESSED,
-	pull.UNCHANGED: PROCESSED,
-	pull.ECHO: IGNORED,
-	pull.SKIPPED: IGNORED,
-	pull.FAILED: FAILED,
-	pull.MISSING: FAILED,
+	inbound.Result.CREATED: PROCESSED,
+	inbound.Result.UPDATED: PROCESSED,
+	inbound.Result.LINKED: PROCESSED,
+	inbound.Result.UNCHANGED: PROCESSED,
+	inbound.Result.ECHO: IGNORED,
+	inbound.Result.SKIPPED: IGNORED,
+	inbound.Result.FAILED: FAILED,
+	inbound.Result.MISSING: FAILED,
 }
 
 
@@ -77,14 +77,14 @@ def store(events) -> None:
 	Events of other tenants are acknowledged and logged, not refused: Xero retries a refused
 	delivery for a day and then disables the webhook for every organisation of the app.
 	"""
-	kept = set(frappe.get_all("Xero Organisation", filters={"status": ("in", KEPT_STATUSES)}, pluck="name"))
+	kept = set(connection.organisations_in(KEPT_STATUSES))
 	known = [e for e in events if e.tenant_id in kept]
 	unknown = sorted({e.tenant_id for e in events} - kept)
 	if unknown:
 		create_log(
 			"Skipped",
 			operation="Webhook",
-			direction=pull.DIRECTION,
+			direction=inbound.DIRECTION,
 			message=_(
 				"Ignored {0} webhook events for Xero organisations that are not connected to this site: {1}."
 			).format(len(events) - len(known), ", ".join(unknown)),
@@ -157,18 +157,24 @@ def process(organisation: str) -> int:
 			)
 			if not events:
 				break
-			for kind in pull.OBJECTS:
-				batch = [e for e in events if OBJECT_OF_CATEGORY.get(e.category) == kind]
+			for kind in SYNCED:
+				batch = [e for e in events if kind_of(e) == kind]
 				if batch:
 					settle(applier, kind, batch)
 			for event in events:
-				if event.category not in OBJECT_OF_CATEGORY:
+				if kind_of(event) is None:
 					mark([event], IGNORED, _("Not about accounting data."))
 			frappe.db.commit()
 			settled += len(events)
 			if not pull.still_held(lock):
 				break  # the rest stay queued for the safety net rather than risk a concurrent run
 	return settled
+
+
+def kind_of(event) -> str | None:
+	"""The Xero object an event is about (None for SUBSCRIPTION events, not about accounting data)."""
+	xero_object = of_category(event.category)
+	return xero_object.kind if xero_object else None
 
 
 def settle(applier, kind: str, events: list) -> None:
@@ -195,7 +201,7 @@ def report_missing(organisation: str, kind: str, xero_id: str) -> None:
 	create_log(
 		"Needs Attention",
 		operation=f"{kind} from Xero",
-		direction=pull.DIRECTION,
+		direction=inbound.DIRECTION,
 		organisation=organisation,
 		xero_object=kind,
 		xero_id=xero_id,

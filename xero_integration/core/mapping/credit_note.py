@@ -10,9 +10,8 @@ from decimal import Decimal
 from xero_integration.core import parties
 from xero_integration.core.mapping.context import MappingContext, MappingError
 from xero_integration.core.mapping.invoice import (
-	PURCHASE,
-	SALES,
 	MappedDocument,
+	PulledDocument,
 	map_transaction,
 	transaction_to_erpnext,
 )
@@ -65,23 +64,22 @@ def credit_note_to_erpnext(
 	*,
 	reverse_accounts: Mapping[str, str],
 	reverse_tax: Mapping[str, tuple[str, Decimal]],
-) -> dict:
+) -> PulledDocument:
 	"""A Xero credit note as an ERPNext return (is_return, negative quantities).
 
 	return_against is left to the caller, which knows the ERPNext names of the invoices listed in
-	xero_allocated_invoice_ids.
+	allocated_invoice_ids.
 	"""
 	if credit_note.get("Type") not in [side.xero_credit_note_type for side in parties.SIDES]:
 		raise MappingError([f"Xero document type {credit_note.get('Type')!r} is not a credit note."])
-	result = transaction_to_erpnext(
+	pulled = transaction_to_erpnext(
 		credit_note, ctx, sign=-1, reverse_accounts=reverse_accounts, reverse_tax=reverse_tax
 	)
-	result["is_return"] = 1
-	result["xero_credit_note_id"] = credit_note.get("CreditNoteID")
-	result["xero_allocated_invoice_ids"] = [
+	pulled.values["is_return"] = 1
+	pulled.allocated_invoice_ids = [
 		(allocation.get("Invoice") or {}).get("InvoiceID")
 		for allocation in credit_note.get("Allocations") or []
 	]
 	if credit_note["Type"] == "ACCPAYCREDIT":
-		result["bill_no"] = credit_note.get("CreditNoteNumber")
-	return result
+		pulled.values["bill_no"] = credit_note.get("CreditNoteNumber")
+	return pulled

@@ -9,7 +9,7 @@ import html
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from xero_integration.core import parties
@@ -45,6 +45,35 @@ CONVERSION_RATE_PLACES = 9  # ERPNext's conversion_rate precision
 
 SALES, PURCHASE = parties.SALES.invoice, parties.PURCHASE.invoice
 DOCSTATUS_OF_XERO_STATUS = {"DRAFT": 0, "SUBMITTED": 0, "AUTHORISED": 1, "PAID": 1, "VOIDED": 2, "DELETED": 2}
+
+
+@dataclass
+class PulledDocument:
+	"""A Xero invoice or credit note as an ERPNext Sales or Purchase Invoice.
+
+	values: the document's fields, items and tax rows as frappe.get_doc takes them. docstatus: what to
+	do with it, 1 submit (AUTHORISED, PAID), 0 keep a draft (DRAFT, SUBMITTED), 2 cancel (VOIDED,
+	DELETED). item_codes: Xero's ItemCode of each item, in order. rounding: what ERPNext, rounding each
+	tax row once, would total short of Xero's per-line rounding, to be booked on rounding_account (the
+	document's rounding row: see rounding_row)."""
+
+	values: dict
+	docstatus: int
+	contact_id: str | None
+	item_codes: list
+	rounding: Decimal = ZERO
+	rounding_account: str | None = None
+	allocated_invoice_ids: list = field(default_factory=list)
+
+
+def rounding_row(account: str | None, amount: Decimal) -> dict:
+	"""The one tax row that books rounding on a pulled document."""
+	return {
+		"charge_type": "Actual",
+		"account_head": account,
+		"tax_amount": amount,
+		"description": ROUNDING_DESCRIPTION,
+	}
 
 
 @dataclass(frozen=True)
@@ -367,13 +396,14 @@ def transaction_to_erpnext(
 	sign: int,
 	reverse_accounts: Mapping[str, str],
 	reverse_tax: Mapping[str, tuple[str, Decimal]],
-) -> dict:
-	"""A Xero invoice or credit note as an ERPNext Sales / Purchase Invoice dict (sign -1: a return).
+) -> PulledDocument:
+	"""A Xero invoice or credit note as an ERPNext Sales / Purchase Invoice (sign -1: a return).
 
 	reverse_accounts maps Xero account Code -> ERPNext account; reverse_tax maps Xero TaxType ->
 	(ERPNext tax account_head, rate %). Each TaxType becomes an "On Net Total" row applied only to
 	its own items (item_tax_rate); if ERPNext, rounding each row once, would still total differently
-	from Xero's per-line rounding, an explicit "Actual" rounding row makes up the difference.
+	from Xero's per-line rounding, the result's rounding says by how much (booked by one explicit
+	"Actual" rounding row).
 	"""
 	problems = Problems()
 	side = parties.of_xero_type(xero_doc.get("Type"))
@@ -411,7 +441,6 @@ def transaction_to_erpnext(
 			# ERPNext keeps the rate at its own precision; the rounding row below covers what that loses.
 			"rate": to_decimal(amount / qty, ctx.rate_precision),
 			side.item_account_field: reverse_accounts.get(code),
-			"xero_item_code": line.get("ItemCode"),
 		}
 		for tracking in line.get("Tracking") or []:
 			if (tracking.get("Name"), tracking.get("Option")) in cost_centers:
@@ -442,32 +471,18 @@ def transaction_to_erpnext(
 				}
 			)
 
-	xero_total = money(xero_doc["Total"]) if xero_doc.get("Total") is not None else None
-	notes = []
-	if xero_total is not None and not problems.items:
-		difference = sign * xero_total - erpnext_totals(items, taxes).grand_total
-		if difference:
-			rounding_account = reverse_accounts.get(ctx.rounding_account_code)
-			if not rounding_account:
-				problems.add(
-					f"ERPNext would total {label} {difference} away from Xero's {xero_total} and no rounding "
-					"account is mapped to adjust it."
-				)
-			taxes.append(
-				{
-					"charge_type": "Actual",
-					"account_head": rounding_account,
-					"tax_amount": difference,
-					"description": ROUNDING_DESCRIPTION,
-				}
-			)
-			notes.append(
-				f"Added a rounding row of {difference} so ERPNext's total equals Xero's {xero_total} "
-				"(Xero rounds tax per line, ERPNext per tax row)."
+	rounding, rounding_account = ZERO, reverse_accounts.get(ctx.rounding_account_code)
+	if xero_doc.get("Total") is not None and not problems.items:
+		xero_total = money(xero_doc["Total"])
+		rounding = sign * xero_total - erpnext_totals(items, taxes).grand_total
+		if rounding and not rounding_account:
+			problems.add(
+				f"ERPNext would total {label} {rounding} away from Xero's {xero_total} and no rounding "
+				"account is mapped to adjust it."
 			)
 	problems.raise_if_any()
 
-	result = {
+	values = {
 		"doctype": side.invoice,
 		"posting_date": from_xero_date(xero_doc.get("Date")),
 		"set_posting_time": 1,
@@ -478,13 +493,17 @@ def transaction_to_erpnext(
 		"items": items,
 		"taxes": taxes,
 		"disable_rounded_total": 1,
-		"docstatus": DOCSTATUS_OF_XERO_STATUS.get(xero_doc.get("Status"), 0),
-		"xero_contact_id": (xero_doc.get("Contact") or {}).get("ContactID"),
-		"xero_notes": notes,
 	}
 	if xero_doc.get("DueDate"):
-		result["due_date"] = from_xero_date(xero_doc["DueDate"])
-	return result
+		values["due_date"] = from_xero_date(xero_doc["DueDate"])
+	return PulledDocument(
+		values,
+		docstatus=DOCSTATUS_OF_XERO_STATUS.get(xero_doc.get("Status"), 0),
+		contact_id=(xero_doc.get("Contact") or {}).get("ContactID"),
+		item_codes=[line.get("ItemCode") for line in xero_doc.get("LineItems") or []],
+		rounding=rounding,
+		rounding_account=rounding_account,
+	)
 
 
 def invoice_to_erpnext(
@@ -493,20 +512,15 @@ def invoice_to_erpnext(
 	*,
 	reverse_accounts: Mapping[str, str],
 	reverse_tax: Mapping[str, tuple[str, Decimal]],
-) -> dict:
-	"""A Xero ACCREC / ACCPAY invoice as a Sales / Purchase Invoice dict.
-
-	docstatus says what to do: 1 submit (AUTHORISED, PAID), 0 draft (DRAFT, SUBMITTED), 2 cancel
-	(VOIDED, DELETED). xero_notes explains any rounding row that was added.
-	"""
+) -> PulledDocument:
+	"""A Xero ACCREC / ACCPAY invoice as a Sales / Purchase Invoice."""
 	if invoice.get("Type") not in ("ACCREC", "ACCPAY"):
 		raise MappingError([f"Xero document type {invoice.get('Type')!r} is not an invoice."])
-	result = transaction_to_erpnext(
+	pulled = transaction_to_erpnext(
 		invoice, ctx, sign=1, reverse_accounts=reverse_accounts, reverse_tax=reverse_tax
 	)
-	result["xero_invoice_id"] = invoice.get("InvoiceID")
 	if invoice["Type"] == "ACCPAY":
-		result["bill_no"] = invoice.get("InvoiceNumber")
+		pulled.values["bill_no"] = invoice.get("InvoiceNumber")
 	elif invoice.get("Reference"):
-		result["po_no"] = invoice["Reference"]
-	return result
+		pulled.values["po_no"] = invoice["Reference"]
+	return pulled

@@ -7,6 +7,7 @@ returns. Amounts are in the party account's currency, which is the invoice's cur
 """
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 
 from xero_integration.core.mapping.context import (
@@ -111,13 +112,26 @@ def payment_payloads(
 	return payments
 
 
-def payment_to_erpnext(payment: Mapping, ctx: MappingContext, *, reverse_accounts: Mapping[str, str]) -> dict:
-	"""A Xero Payment as a Payment Entry dict allocated to its one invoice or credit note.
+@dataclass
+class PulledPayment:
+	"""A Xero Payment as an ERPNext Payment Entry allocated to its one invoice or credit note.
 
-	The bank account is taken to be in the base currency; the party account is in the document's
-	currency. references[0] carries the Xero ID (xero_id) for the caller to resolve to an ERPNext
-	name; a credit note refund is allocated as a negative amount, as ERPNext does for returns.
-	"""
+	values: the entry's own fields (its references are the caller's: it knows the ERPNext name of the
+	paid document, Xero's pays_xero_id of a pays_kind, "Invoice" or "CreditNote"). A credit note refund
+	is allocated as a negative amount, as ERPNext does for returns."""
+
+	values: dict
+	pays_kind: str
+	pays_xero_id: str | None
+	allocated_amount: Decimal
+	deleted: bool
+
+
+def payment_to_erpnext(
+	payment: Mapping, ctx: MappingContext, *, reverse_accounts: Mapping[str, str]
+) -> PulledPayment:
+	"""A Xero Payment as a Payment Entry. The bank account is taken to be in the base currency; the
+	party account is in the document's currency."""
 	problems = Problems()
 	payment_id = payment.get("PaymentID")
 	kind = PAYMENT_TYPES.get(payment.get("PaymentType") or "")
@@ -126,7 +140,7 @@ def payment_to_erpnext(payment: Mapping, ctx: MappingContext, *, reverse_account
 		invoice_type = (payment.get("Invoice") or payment.get("CreditNote") or {}).get("Type", "")
 		if invoice_type.startswith("ACCPAY"):
 			kind = PAYMENT_TYPES["APCREDITPAYMENT" if payment.get("CreditNote") else "ACCPAYPAYMENT"]
-	payment_type, party_type, doctype, is_credit_note = kind
+	payment_type, party_type, _doctype, is_credit_note = kind
 	document = payment.get("CreditNote" if is_credit_note else "Invoice") or {}
 	xero_id = document.get("CreditNoteID" if is_credit_note else "InvoiceID")
 	if not xero_id:
@@ -152,7 +166,7 @@ def payment_to_erpnext(payment: Mapping, ctx: MappingContext, *, reverse_account
 	party_side = {"amount": amount, "rate": exchange_rate}
 	bank_side = {"amount": base_amount, "rate": to_decimal(1, CONVERSION_RATE_PLACES)}
 	source, target = (party_side, bank_side) if payment_type == RECEIVE else (bank_side, party_side)
-	result = {
+	values = {
 		"doctype": "Payment Entry",
 		"payment_type": payment_type,
 		"party_type": party_type,
@@ -163,16 +177,12 @@ def payment_to_erpnext(payment: Mapping, ctx: MappingContext, *, reverse_account
 		"source_exchange_rate": source["rate"],
 		"received_amount": target["amount"],
 		"target_exchange_rate": target["rate"],
-		"references": [
-			{
-				"reference_doctype": doctype,
-				"xero_id": xero_id,
-				"allocated_amount": -amount if is_credit_note else amount,
-			}
-		],
-		"docstatus": 2 if payment.get("Status") == "DELETED" else 1,
-		"xero_payment_id": payment_id,
-		"xero_contact_id": (document.get("Contact") or {}).get("ContactID"),
+		"paid_to" if payment_type == RECEIVE else "paid_from": bank_account,
 	}
-	result["paid_to" if payment_type == RECEIVE else "paid_from"] = bank_account
-	return result
+	return PulledPayment(
+		values,
+		pays_kind="CreditNote" if is_credit_note else "Invoice",
+		pays_xero_id=xero_id,
+		allocated_amount=-amount if is_credit_note else amount,
+		deleted=payment.get("Status") == "DELETED",
+	)

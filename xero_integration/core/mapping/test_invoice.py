@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xero_integration.core.mapping.context import MappingContext, MappingError
-from xero_integration.core.mapping.invoice import invoice_to_erpnext, map_invoice
+from xero_integration.core.mapping.invoice import invoice_to_erpnext, map_invoice, rounding_row
 from xero_integration.core.money import CENT, ZERO, erpnext_rounded_total, line_amount, line_tax, xero_totals
 
 D = Decimal
@@ -344,8 +344,15 @@ def xero_invoice(lines, line_amount_types, status="AUTHORISED"):
 	}
 
 
-def erpnext_total_of(result):
-	"""Oracle: ERPNext's grand total of the mapped dict, as taxes_and_totals would compute it."""
+def with_rounding_row(pulled) -> dict:
+	"""The document as ERPNext holds it once its rounding row is booked."""
+	rounding = [rounding_row(pulled.rounding_account, pulled.rounding)] if pulled.rounding else []
+	return {**pulled.values, "taxes": [*pulled.values["taxes"], *rounding]}
+
+
+def erpnext_total_of(pulled):
+	"""Oracle: ERPNext's grand total of the pulled document, as taxes_and_totals would compute it."""
+	result = with_rounding_row(pulled)
 	amounts = [cents(D(i["qty"]) * D(i["rate"]), ROUND_HALF_UP) for i in result["items"]]
 	item_rates = [
 		{h: D(str(r)) for h, r in json.loads(i.get("item_tax_rate") or "{}").items()} for i in result["items"]
@@ -376,18 +383,18 @@ def erpnext_total_of(result):
 	return erpnext_grand_total(nets, amounts, rows)
 
 
-def test_invoice_to_erpnext_adds_a_rounding_row_and_says_so():
+def test_invoice_to_erpnext_says_how_much_rounding_to_book():
 	invoice = xero_invoice([(D(1), D("0.10"), "OUTPUT2")] * 3, "Exclusive")
-	result = invoice_to_erpnext(invoice, CTX, reverse_accounts=REVERSE_ACCOUNTS, reverse_tax=REVERSE_TAX)
-	assert result["taxes"][-1] == {
+	pulled = invoice_to_erpnext(invoice, CTX, reverse_accounts=REVERSE_ACCOUNTS, reverse_tax=REVERSE_TAX)
+	assert (pulled.rounding, pulled.rounding_account) == (D("0.01"), "Round Off - TC")
+	assert with_rounding_row(pulled)["taxes"][-1] == {
 		"charge_type": "Actual",
 		"account_head": "Round Off - TC",
 		"tax_amount": D("0.01"),
 		"description": "Rounding adjustment",
 	}
-	assert "rounding row of 0.01" in result["xero_notes"][0]
-	assert erpnext_total_of(result) == D("0.36")
-	assert (result["doctype"], result["docstatus"], result["items"][0]["income_account"]) == (
+	assert erpnext_total_of(pulled) == D("0.36")
+	assert (pulled.values["doctype"], pulled.docstatus, pulled.values["items"][0]["income_account"]) == (
 		"Sales Invoice",
 		1,
 		"Sales - TC",
@@ -399,12 +406,8 @@ def test_invoice_to_erpnext_adds_a_rounding_row_and_says_so():
 )
 def test_invoice_to_erpnext_docstatus_intent(status, docstatus):
 	invoice = xero_invoice([(D(1), D(10), "OUTPUT2")], "Exclusive", status)
-	assert (
-		invoice_to_erpnext(invoice, CTX, reverse_accounts=REVERSE_ACCOUNTS, reverse_tax=REVERSE_TAX)[
-			"docstatus"
-		]
-		== docstatus
-	)
+	pulled = invoice_to_erpnext(invoice, CTX, reverse_accounts=REVERSE_ACCOUNTS, reverse_tax=REVERSE_TAX)
+	assert pulled.docstatus == docstatus
 
 
 def test_invoice_to_erpnext_foreign_rate_and_unmapped_codes():
@@ -412,8 +415,8 @@ def test_invoice_to_erpnext_foreign_rate_and_unmapped_codes():
 		"CurrencyCode": "USD",
 		"CurrencyRate": D("0.625"),
 	}
-	result = invoice_to_erpnext(invoice, CTX, reverse_accounts=REVERSE_ACCOUNTS, reverse_tax=REVERSE_TAX)
-	assert result["conversion_rate"] == D("1.6")
+	pulled = invoice_to_erpnext(invoice, CTX, reverse_accounts=REVERSE_ACCOUNTS, reverse_tax=REVERSE_TAX)
+	assert pulled.values["conversion_rate"] == D("1.6")
 	invoice["LineItems"][0]["AccountCode"] = "999"
 	with pytest.raises(MappingError) as error:
 		invoice_to_erpnext(invoice, CTX, reverse_accounts=REVERSE_ACCOUNTS, reverse_tax={})
@@ -435,14 +438,14 @@ def test_invoice_to_erpnext_foreign_rate_and_unmapped_codes():
 )
 def test_erpnext_total_of_a_pulled_invoice_equals_xero_total(lines, line_amount_types):
 	invoice = xero_invoice(lines, line_amount_types)
-	result = invoice_to_erpnext(invoice, CTX, reverse_accounts=REVERSE_ACCOUNTS, reverse_tax=REVERSE_TAX)
-	assert erpnext_total_of(result) == invoice["Total"]
+	pulled = invoice_to_erpnext(invoice, CTX, reverse_accounts=REVERSE_ACCOUNTS, reverse_tax=REVERSE_TAX)
+	assert erpnext_total_of(pulled) == invoice["Total"]
 
 
 def test_pulled_rate_kept_at_erpnexts_precision_and_the_loss_booked_as_rounding():
 	# 39.75 h at 12.3456 is 490.74 in Xero; ERPNext keeps the rate as 12.35 (490.91): the row says so.
 	invoice = xero_invoice([(D("39.75"), D("12.3456"), "OUTPUT2")], "Exclusive")
-	result = invoice_to_erpnext(invoice, CTX, reverse_accounts=REVERSE_ACCOUNTS, reverse_tax=REVERSE_TAX)
-	assert result["items"][0]["rate"] == D("12.35")
-	assert result["taxes"][-1]["description"] == "Rounding adjustment"
-	assert erpnext_total_of(result) == invoice["Total"]
+	pulled = invoice_to_erpnext(invoice, CTX, reverse_accounts=REVERSE_ACCOUNTS, reverse_tax=REVERSE_TAX)
+	assert pulled.values["items"][0]["rate"] == D("12.35")
+	assert pulled.rounding
+	assert erpnext_total_of(pulled) == invoice["Total"]

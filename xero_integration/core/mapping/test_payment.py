@@ -116,7 +116,8 @@ def test_xero_payment_to_erpnext_receipt_in_foreign_currency():
 		"Account": {"Code": "090"},
 		"Invoice": {"InvoiceID": "inv-1", "CurrencyCode": "USD", "Contact": {"ContactID": "c1"}},
 	}
-	result = payment_to_erpnext(payment, PAY_CTX, reverse_accounts={"090": "Bank - TC"})
+	pulled = payment_to_erpnext(payment, PAY_CTX, reverse_accounts={"090": "Bank - TC"})
+	result = pulled.values
 	assert (result["payment_type"], result["party_type"], result["paid_to"]) == (
 		"Receive",
 		"Customer",
@@ -124,9 +125,11 @@ def test_xero_payment_to_erpnext_receipt_in_foreign_currency():
 	)
 	assert (result["paid_amount"], result["source_exchange_rate"]) == (D("40.00"), D("1.6"))
 	assert (result["received_amount"], result["target_exchange_rate"]) == (D("64.00"), D(1))
-	assert result["references"] == [
-		{"reference_doctype": "Sales Invoice", "xero_id": "inv-1", "allocated_amount": D("40.00")}
-	]
+	assert (pulled.pays_kind, pulled.pays_xero_id, pulled.allocated_amount) == (
+		"Invoice",
+		"inv-1",
+		D("40.00"),
+	)
 	assert result["posting_date"] == "2024-06-01"
 
 
@@ -139,13 +142,13 @@ def test_xero_credit_note_refund_to_erpnext_is_a_negative_allocation():
 		"Account": {"Code": "090"},
 		"CreditNote": {"CreditNoteID": "cn-1"},
 	}
-	result = payment_to_erpnext(payment, PAY_CTX, reverse_accounts={"090": "Bank - TC"})
-	assert (result["payment_type"], result["paid_from"], result["paid_amount"]) == (
+	pulled = payment_to_erpnext(payment, PAY_CTX, reverse_accounts={"090": "Bank - TC"})
+	assert (pulled.values["payment_type"], pulled.values["paid_from"], pulled.values["paid_amount"]) == (
 		"Pay",
 		"Bank - TC",
 		D("20.00"),
 	)
-	assert result["references"][0]["allocated_amount"] == D("-20.00")
+	assert (pulled.pays_kind, pulled.allocated_amount) == ("CreditNote", D("-20.00"))
 
 
 def test_xero_payment_with_unmapped_bank_is_an_error():

@@ -95,7 +95,7 @@ class ContactsOut(Outbound):
 	@cached_property
 	def contacts(self) -> list[dict]:
 		"""Every contact of the organisation, archived included, fetched once per drain (1,000 a call)."""
-		return self.client.list_all("Contact")
+		return self.client.list_all("Contact", include_archived=True)
 
 	def send_contacts(self, works: list[Work], *, retry_name_clash: bool) -> list[Work]:
 		clashes = []

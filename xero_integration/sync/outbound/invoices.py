@@ -4,7 +4,6 @@ update, void (or delete a draft) on cancel, and allocate a return to the invoice
 from functools import cached_property
 from typing import ClassVar
 
-import frappe
 from frappe import _
 
 from xero_integration.core import batching, parties

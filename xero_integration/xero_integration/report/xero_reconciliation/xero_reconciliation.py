@@ -15,14 +15,13 @@ import frappe
 from frappe import _
 from frappe.utils import add_months, flt, getdate, nowdate
 
+from xero_integration.core import parties
 from xero_integration.core.deeplinks import xero_url
 from xero_integration.core.money import from_xero_date
-from xero_integration.sync import connection
+from xero_integration.core.objects import OBJECTS
+from xero_integration.core.parties import INVOICE_DOCTYPES
+from xero_integration.sync import connection, links
 
-PAGE_SIZE = 1000
-INVOICE_DOCTYPES = ("Sales Invoice", "Purchase Invoice")
-PARTY_FIELD = {"Sales Invoice": "customer", "Purchase Invoice": "supplier"}
-PARTY_DOCTYPE = {"Sales Invoice": "Customer", "Purchase Invoice": "Supplier"}
 VOID_STATUSES = ("VOIDED", "DELETED")
 OPEN_STATUSES = ("AUTHORISED", "SUBMITTED", "DRAFT")
 
@@ -87,7 +86,7 @@ def erpnext_documents(company: str, from_date, to_date) -> list[dict]:
 				"grand_total",
 				"rounded_total",
 				"outstanding_amount",
-				f"{PARTY_FIELD[doctype]} as party",
+				f"{parties.of_invoice(doctype).party_field} as party",
 			],
 			order_by="posting_date, name",
 		):
@@ -100,19 +99,10 @@ def xero_ids(organisation: str, documents: list[dict]) -> dict[tuple[str, str], 
 	ids = {}
 	for doctype in INVOICE_DOCTYPES:
 		names = [doc.name for doc in documents if doc.doctype == doctype]
-		if not names:
-			continue
-		for link in frappe.get_all(
-			"Xero Document Link",
-			filters={
-				"organisation": organisation,
-				"reference_doctype": doctype,
-				"reference_name": ("in", names),
-				"xero_object": ("in", ("Invoice", "CreditNote")),
-			},
-			fields=["reference_name", "xero_id"],
-		):
-			ids[(doctype, link.reference_name)] = link.xero_id
+		for name, xero_id in links.xero_ids_of(
+			organisation, doctype, names, ("Invoice", "CreditNote")
+		).items():
+			ids[(doctype, name)] = xero_id
 	return ids
 
 
@@ -120,27 +110,19 @@ def unreadable(organisation: str, xero_ids: set[str]) -> set[str]:
 	"""Those of these Xero records that belong to ERPNext documents the user may not read."""
 	if not xero_ids:
 		return set()
-	links = frappe.get_all(
-		"Xero Document Link",
-		filters={
-			"organisation": organisation,
-			"reference_doctype": ("in", INVOICE_DOCTYPES),
-			"xero_id": ("in", list(xero_ids)),
-		},
-		fields=["reference_doctype", "reference_name", "xero_id"],
-	)
+	records = links.documents_of_records(organisation, INVOICE_DOCTYPES, list(xero_ids))
 	readable = set()
 	for doctype in INVOICE_DOCTYPES:
-		if names := [link.reference_name for link in links if link.reference_doctype == doctype]:
+		if names := [link.reference_name for link in records if link.reference_doctype == doctype]:
 			readable.update(
 				(doctype, name)
 				for name in frappe.get_list(doctype, filters={"name": ("in", names)}, pluck="name")
 			)
-	return {link.xero_id for link in links if (link.reference_doctype, link.reference_name) not in readable}
+	return {link.xero_id for link in records if (link.reference_doctype, link.reference_name) not in readable}
 
 
 class XeroRecords:
-	"""Xero's invoices, bills and credit notes, by id, read page by page."""
+	"""Xero's invoices, bills and credit notes, by id, each marked with its kind."""
 
 	def __init__(self, organisation: str):
 		self.client = connection.client_for(organisation)
@@ -148,32 +130,19 @@ class XeroRecords:
 	def between(self, from_date, to_date) -> dict[str, dict]:
 		where = f"Date >= {xero_date(from_date)} && Date <= {xero_date(to_date)}"
 		return {
-			**self.pages("get_invoices", "Invoices", "InvoiceID", where=where),
-			**self.pages("get_credit_notes", "CreditNotes", "CreditNoteID", where=where),
+			**self.marked("Invoice", self.client.list_all("Invoice", where=where)),
+			**self.marked("CreditNote", self.client.list_all("CreditNote", where=where)),
 		}
 
 	def by_id(self, ids: set[str]) -> dict[str, dict]:
 		"""Linked records dated outside the period in Xero (a changed date is itself a difference)."""
-		if not ids:
-			return {}
-		records = self.pages("get_invoices", "Invoices", "InvoiceID", i_ds=sorted(ids))
-		for missing in ids - set(records):
-			body = self.client.call("get_credit_note", missing).body or {}
-			for record in body.get("CreditNotes") or []:
-				records[record["CreditNoteID"]] = record
-		return records
+		records = self.marked("Invoice", self.client.by_ids("Invoice", ids).values())
+		missing = {xero_id for xero_id in ids if xero_id.lower() not in {r.lower() for r in records}}
+		return {**records, **self.marked("CreditNote", self.client.by_ids("CreditNote", missing).values())}
 
-	def pages(self, method: str, collection: str, id_key: str, **params) -> dict[str, dict]:
-		records, page = {}, 1
-		while True:
-			body = self.client.call(method, page=page, page_size=PAGE_SIZE, **params).body or {}
-			found = body.get(collection) or []
-			for record in found:
-				record["_object"] = "CreditNote" if collection == "CreditNotes" else "Invoice"
-				records[record[id_key]] = record
-			if len(found) < PAGE_SIZE:
-				return records
-			page += 1
+	@staticmethod
+	def marked(kind: str, records) -> dict[str, dict]:
+		return {record[OBJECTS[kind].id_key]: {**record, "_object": kind} for record in records}
 
 
 def xero_date(day) -> str:
@@ -187,7 +156,7 @@ def compare(doc, record: dict | None, organisation) -> dict:
 	row = {
 		"reference_doctype": doc.doctype,
 		"reference_name": doc.name,
-		"party_type": PARTY_DOCTYPE[doc.doctype],
+		"party_type": parties.of_invoice(doc.doctype).party,
 		"party": doc.party,
 		"posting_date": doc.posting_date,
 		"currency": doc.currency,
@@ -240,20 +209,14 @@ def status_group(xero_status: str | None) -> str:
 
 
 def xero_only_row(record: dict, organisation) -> dict:
-	sales = record.get("Type") in ("ACCREC", "ACCRECCREDIT")
-	values = xero_values(record, organisation, "Sales Invoice" if sales else "Purchase Invoice")
+	side = parties.of_xero_type(record.get("Type"))
+	values = xero_values(record, organisation, side.invoice)
 	contact = record.get("Contact") or {}
-	party_type = "Customer" if sales else "Supplier"
-	party = frappe.db.get_value(
-		"Xero Document Link",
-		{
-			"organisation": organisation.name,
-			"reference_doctype": party_type,
-			"xero_object": "Contact",
-			"xero_id": contact.get("ContactID"),
-		},
-		"reference_name",
+	party_type = side.party
+	party_links = contact.get("ContactID") and links.links_of_record(
+		organisation.name, "Contact", contact["ContactID"], party_type
 	)
+	party = party_links[0].reference_name if party_links else None
 	return {
 		"party_type": party_type,
 		"party": party or contact.get("Name"),
