@@ -67,17 +67,21 @@ def queue_document(doc, method=None):
 		queue_send(organisation, doc)
 
 
-def queue_send(organisation: str, doc) -> str | None:
-	"""Queue a submitted document's send (and its party's, when the party is not in Xero yet)."""
+def queue_send(organisation: str, doc) -> tuple | None:
+	"""Queue a submitted document's send (and its party's, when the party is not in Xero yet); returns
+	the work queued for the document itself."""
 	if doc.doctype == "Payment Entry":
-		if any(ref.reference_doctype in parties.INVOICE_DOCTYPES for ref in doc.references):
-			return outbox.enqueue(organisation, "Payment", "create", doc.doctype, doc.name)
-		return None
-	side = parties.of_invoice(doc.doctype)
-	party = doc.get(side.party_field)
-	if not links.get_link(organisation, side.party, party, "Contact"):
-		outbox.enqueue(organisation, "Contact", "upsert", side.party, party)
-	return outbox.enqueue(organisation, xero_object(doc), "upsert", doc.doctype, doc.name)
+		if not any(ref.reference_doctype in parties.INVOICE_DOCTYPES for ref in doc.references):
+			return None
+		work = ("Payment", "create")
+	else:
+		side = parties.of_invoice(doc.doctype)
+		party = doc.get(side.party_field)
+		if not links.get_link(organisation, side.party, party, "Contact"):
+			outbox.enqueue(organisation, "Contact", "upsert", side.party, party)
+		work = (xero_object(doc), "upsert")
+	outbox.enqueue(organisation, *work, doc.doctype, doc.name)
+	return work
 
 
 def queue_cancellation(doc, method=None):
@@ -104,19 +108,23 @@ def queue_allocation(organisation: str, doctype: str, name: str) -> None:
 	outbox.enqueue(organisation, "CreditNote", "allocate", doctype, name)
 
 
-def queue_now(doctype: str, name: str) -> list[str]:
+def queue_now(doctype: str, name: str) -> list[int]:
 	"""The Sync to Xero button: queue one document for its organisation (a party for every connected
-	organisation) at once."""
+	organisation) at once. Returns the outbox rows it waits in."""
 	if doctype in parties.PARTY_DOCTYPES:
-		return [
+		organisations = connection.connected_organisations()
+		for organisation in organisations:
 			outbox.enqueue(organisation, "Contact", "upsert", doctype, name)
-			for organisation in connection.connected_organisations()
+		return [
+			outbox.waiting_row(organisation, "Contact", "upsert", doctype, name)
+			for organisation in organisations
 		]
 	doc = frappe.get_doc(doctype, name)
 	organisation = connection.organisation_of_company(doc.company)
 	if not organisation or doc.docstatus != 1:
 		frappe.throw(_("Only submitted documents of a Company linked to a Xero organisation can be sent."))
-	return list(filter(None, [queue_send(organisation, doc)]))
+	work = queue_send(organisation, doc)
+	return [outbox.waiting_row(organisation, *work, doctype, name)] if work else []
 
 
 def removal_of(kind: str) -> tuple[str, str]:

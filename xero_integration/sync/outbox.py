@@ -45,8 +45,8 @@ def work_key(organisation: str, object_type: str, operation: str, doctype: str, 
 	return hashlib.sha1("\n".join((organisation, object_type, operation, doctype, name)).encode()).hexdigest()
 
 
-def enqueue(organisation: str, object_type: str, operation: str, doctype: str, name: str) -> str | None:
-	"""Queue one piece of work unless the same work is already waiting; returns the row name.
+def enqueue(organisation: str, object_type: str, operation: str, doctype: str, name: str) -> None:
+	"""Queue one piece of work unless the same work is already waiting.
 
 	This runs inside the user's submit, so it is one statement: an INSERT that, when the same work is
 	already waiting (the unique `open_key`), puts that row back in the queue instead. Two submits racing
@@ -84,9 +84,13 @@ def enqueue(organisation: str, object_type: str, operation: str, doctype: str, n
 			next_attempt_at = null""",
 		{**values, "parked": NEEDS_ATTENTION, "pending": PENDING},
 	)
-	row_name = frappe.db.get_value("Xero Outbox", {"open_key": key}, "name")
 	schedule_drain(organisation)
-	return row_name
+
+
+def waiting_row(organisation: str, object_type: str, operation: str, doctype: str, name: str) -> int | None:
+	"""The row this work waits in, if it does."""
+	key = work_key(organisation, object_type, operation, doctype, name)
+	return frappe.db.get_value("Xero Outbox", {"open_key": key}, "name")
 
 
 def insert_row(**values) -> int:

@@ -502,7 +502,8 @@ class TestDuplicateWork(PushTestCase):
 		self.assertTrue(kept.open_key)
 		self.assertEqual(frappe.db.get_value("Xero Outbox", second, "status"), outbox.CANCELLED)
 		# From now on the same work queued again lands on that row.
-		self.assertEqual(outbox.enqueue(self.tenant, "Contact", "upsert", "Customer", customer), first)
+		outbox.enqueue(self.tenant, "Contact", "upsert", "Customer", customer)
+		self.assertEqual(outbox.waiting_row(self.tenant, "Contact", "upsert", "Customer", customer), first)
 
 	def test_invoices_of_a_new_customer_submitted_at_once_queue_its_contact_once(self):
 		customer = make_customer("Simultaneous Customer")
@@ -643,6 +644,10 @@ class TestBackgroundWorker(PushTestCase):
 		self.assertFalse(frappe.db.count("Xero Outbox", {"status": outbox.PROCESSING}))
 		successors = [job for job in queue.jobs if job.kwargs["kwargs"].get("organisation") == self.tenant]
 		self.assertEqual(len(successors), 1)
+		# An id of its own: queued once however often it is handed, and never beside a second drain.
+		self.assertEqual(
+			successors[0].id, f"{frappe.local.site}::xero_integration:drain:handover:{self.tenant}"
+		)
 		self.run_worker()
 		for invoice in invoices:
 			self.assert_same_total(invoice)
