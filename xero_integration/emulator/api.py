@@ -45,7 +45,10 @@ class ApiCall:
 	def summarize(self) -> bool:
 		return self.args.get("summarizeErrors", "true").lower() != "false"
 
-	def elements(self, key: str) -> list[dict]:
+	def elements(self, key: str, *, bare_allowed: bool = False) -> list[dict]:
+		"""The body's {key: [...]} array; with bare_allowed, a body that is one element on its own."""
+		if bare_allowed and isinstance(self.body, dict) and key not in self.body:
+			return [self.body]
 		if not isinstance(self.body, dict) or not isinstance(self.body.get(key), list):
 			raise bad_request(f"The request body must contain a {key} array", 14, "PostDataInvalidException")
 		return self.body[key]
@@ -59,6 +62,9 @@ class Route:
 	scope: str  # accounting.contacts / .invoices / .payments / .settings; GETs also accept <scope>.read
 	numbers_allowed: bool = False  # the id segment may be a document number or code
 	writes: bool = False
+	# The body may also come as {<key>: [element]}, the form of the spec's own example; the spec's
+	# schema names the bare element, so the element is what is validated.
+	example_wrapper: str | None = None
 
 	@property
 	def pattern(self) -> re.Pattern:
@@ -304,19 +310,19 @@ def get_payment(call: ApiCall):
 
 
 def save_payments(call: ApiCall):
-	if isinstance(call.body, dict) and "Payments" not in call.body:
-		elements = [call.body]  # a single payment object is accepted as well as a batch
-	else:
-		elements = call.elements("Payments")
+	elements = call.elements("Payments", bare_allowed=True)  # one payment, or a batch
 	return batch_answer(call, "Payments", call.org.save_payments(elements), "HasValidationErrors")
 
 
 def delete_payment(call: ApiCall):
+	"""{"Status": "DELETED"} (the spec's schema) or {"Payments": [{"Status": "DELETED"}]} (its example)."""
 	payment_id = call.params["PaymentID"].lower()
 	if payment_id not in call.org.payments:
 		raise ApiError(404, NOT_FOUND)
-	body = call.body if isinstance(call.body, dict) else {}
-	result = call.org.delete_payment(payment_id, body)
+	elements = call.elements("Payments", bare_allowed=True)
+	if len(elements) != 1:
+		raise bad_request("Delete one payment per request", 14, "PostDataInvalidException")
+	result = call.org.delete_payment(payment_id, elements[0])
 	return batch_answer(call, "Payments", [result], "HasValidationErrors")
 
 
@@ -414,7 +420,14 @@ ROUTES = (
 	Route("PUT", "/Payments", save_payments, "accounting.payments", writes=True),
 	Route("POST", "/Payments", save_payments, "accounting.payments", writes=True),
 	Route("GET", "/Payments/{PaymentID}", get_payment, "accounting.payments"),
-	Route("POST", "/Payments/{PaymentID}", delete_payment, "accounting.payments", writes=True),
+	Route(
+		"POST",
+		"/Payments/{PaymentID}",
+		delete_payment,
+		"accounting.payments",
+		writes=True,
+		example_wrapper="Payments",
+	),
 	Route("GET", "/Items", list_items, "accounting.invoices"),
 	Route("PUT", "/Items", save_items(create_only=True), "accounting.invoices", writes=True),
 	Route("POST", "/Items", save_items(create_only=False), "accounting.invoices", writes=True),

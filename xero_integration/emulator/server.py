@@ -439,7 +439,7 @@ class XeroEmulator:
 				path,
 				request.args.items(multi=True),
 				spec_headers,
-				raw,
+				spec.unwrapped(raw, route.example_wrapper),
 				request.content_type,
 			)
 			if error:

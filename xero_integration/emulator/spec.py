@@ -8,6 +8,9 @@ Deliberate relaxations, each because Xero accepts what the spec text forbids:
 - A Custom Connection may omit xero-tenant-id (it has exactly one organisation).
 - Read-only properties in a body are ignored, not refused: xero-python always sends HasErrors,
   HasAttachments and HasValidationErrors (model defaults), and Xero ignores read-only fields.
+- POST /Payments/{PaymentID} (deletePayment): the schema is the bare {"Status": "DELETED"}, the spec's
+  own example wraps it as {"Payments": [{"Status": "DELETED"}]}; both are accepted, the wrapped element
+  is validated against the schema (a route's example_wrapper).
 """
 
 import functools
@@ -20,6 +23,8 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from werkzeug.datastructures import Headers, ImmutableMultiDict
+
+from .xerojson import dumps, loads
 
 SPEC_HOST = "https://api.xero.com"
 ZERO_UUID = "00000000-0000-0000-0000-000000000000"
@@ -118,6 +123,20 @@ def _schema_errors(error: Exception) -> list:
 			return list(cause.schema_errors)
 		cause = cause.__cause__
 	return []
+
+
+def unwrapped(body: bytes, wrapper: str | None) -> bytes:
+	"""The one element of a body {wrapper: [element]}; any other body as it is."""
+	if not wrapper or not body:
+		return body
+	try:
+		parsed = loads(body)
+	except ValueError:
+		return body
+	if isinstance(parsed, dict) and list(parsed) == [wrapper] and isinstance(parsed[wrapper], list):
+		if len(parsed[wrapper]) == 1:
+			return dumps(parsed[wrapper][0])
+	return body
 
 
 def spec_path(template: str, values: dict[str, str], numbers_allowed: bool) -> str:
