@@ -18,7 +18,7 @@ from ipaddress import ip_address
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from . import api, spec, webhooks
+from . import api, control, spec, webhooks
 from .accounting import Organisation
 from .clock import Clock
 from .faults import FaultInjector, Faults
@@ -294,9 +294,7 @@ class XeroEmulator:
 	def _dispatch(self, request: Request) -> Response:
 		lowered = request.path.lower()
 		if lowered.startswith("/_emulator/"):
-			from .control import handle
-
-			return handle(self, request)
+			return json_response(*control.handle(self, request))
 		if lowered == "/identity/connect/authorize":
 			return self._authorize(request)
 		if lowered in ("/connect/token", "/connect/revocation"):
