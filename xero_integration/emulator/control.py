@@ -9,19 +9,6 @@ from werkzeug.wrappers import Request
 from .faults import Faults
 from .xerojson import loads
 
-COLLECTIONS = (
-	"contacts",
-	"invoices",
-	"credit_notes",
-	"payments",
-	"items",
-	"accounts",
-	"tax_rates",
-	"currencies",
-	"tracking_categories",
-	"allocations",
-)
-
 
 def handle(emu, request: Request) -> tuple[int, object]:
 	"""(HTTP status, JSON body) for a request below /_emulator/."""
@@ -97,7 +84,7 @@ def _state(emu, body, rest, request):
 	org = emu.org(rest[0])
 	return {
 		"Organisation": org.organisation,
-		**{name: list(getattr(org, name).values()) for name in COLLECTIONS},
+		**{name: list(getattr(org, name).values()) for name in org.collections},
 	}
 
 

@@ -13,6 +13,7 @@ from xero_python.exceptions import HTTPStatusException, NotFoundException
 
 from ..core.where import equals
 from .faults import Faults
+from .objects import contacts
 from .sdk import sdk_client
 
 REPO = Path(__file__).resolve().parents[2]
@@ -197,7 +198,7 @@ def test_an_emulator_bug_is_a_500_and_fails_the_violation_check(emulator, xero, 
 	def broken(*args, **kwargs):
 		raise RuntimeError("boom")
 
-	monkeypatch.setattr(emulator.org(tenant_id), "save_contacts", broken)
+	monkeypatch.setattr(contacts, "save", broken)
 	with pytest.raises(HTTPStatusException) as failed:
 		xero.accounting.create_contacts(tenant_id, Contacts(contacts=[Contact(name="Acme Ltd")]))
 	assert failed.value.status == 500
