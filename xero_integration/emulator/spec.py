@@ -33,11 +33,11 @@ _lock = threading.Lock()
 
 
 def spec_dir() -> Path:
-	"""<repo>/../shared/xero-openapi, or $XERO_OPENAPI_DIR."""
+	"""The copy shipped in the package (openapi/, pinned in its README), or $XERO_OPENAPI_DIR."""
 	override = os.environ.get("XERO_OPENAPI_DIR")
 	if override:
 		return Path(override)
-	return Path(__file__).resolve().parents[3] / "shared" / "xero-openapi"
+	return Path(__file__).resolve().parent / "openapi"
 
 
 @functools.cache
@@ -47,7 +47,9 @@ def _openapi(filename: str):
 
 	path = spec_dir() / filename
 	if not path.exists():
-		raise FileNotFoundError(f"Xero OpenAPI spec not found at {path}; set XERO_OPENAPI_DIR")
+		raise FileNotFoundError(
+			f"Xero OpenAPI spec not found at {path} (XERO_OPENAPI_DIR overrides the path)"
+		)
 	# The spec itself has small schema errors; validating the spec document would refuse to load it.
 	return OpenAPI(SchemaPath.from_file_path(str(path)), config=Config(spec_validator_cls=None))
 
