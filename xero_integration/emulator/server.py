@@ -1,7 +1,7 @@
 """The emulator: one threaded HTTP server on loopback answering for login.xero.com, identity.xero.com and
 api.xero.com, plus /_emulator/ control endpoints. Every API call goes through the same gate as at Xero:
 outage and faults, bearer token, tenant header, scope, rate limits, spec validation, idempotency, then the
-accounting rules.
+route of the object family that owns the path (objects/).
 """
 
 import base64

@@ -19,6 +19,8 @@ NOT_FOUND = "The resource you're looking for cannot be found"
 LEGACY_SCOPES = {
 	"accounting.invoices": "accounting.transactions",
 	"accounting.payments": "accounting.transactions",
+	"accounting.banktransactions": "accounting.transactions",
+	"accounting.manualjournals": "accounting.transactions",
 }
 
 
