@@ -1,41 +1,28 @@
 """/_emulator/ endpoints: drive and inspect an emulator running in another process (see README).
-Not rate-limited, not spec-validated, no token needed: they are not part of Xero."""
+Not rate-limited, not spec-validated, no token needed: they are not part of Xero. The server answers with
+what `handle` returns; nothing here imports the server."""
 
 from dataclasses import asdict
 
-from werkzeug.wrappers import Request, Response
+from werkzeug.wrappers import Request
 
 from .faults import Faults
 from .xerojson import loads
 
-COLLECTIONS = (
-	"contacts",
-	"invoices",
-	"credit_notes",
-	"payments",
-	"items",
-	"accounts",
-	"tax_rates",
-	"currencies",
-	"tracking_categories",
-	"allocations",
-)
 
-
-def handle(emu, request: Request) -> Response:
-	from .server import json_response
-
+def handle(emu, request: Request) -> tuple[int, object]:
+	"""(HTTP status, JSON body) for a request below /_emulator/."""
 	parts = request.path.strip("/").split("/")[1:]
 	endpoint = _ROUTES.get((request.method, parts[0] if parts else ""))
 	if endpoint is None:
-		return json_response(404, {"error": f"unknown control endpoint {request.method} {request.path}"})
+		return 404, {"error": f"unknown control endpoint {request.method} {request.path}"}
 	try:
 		body = loads(request.get_data()) if request.get_data() else {}
-		return json_response(200, endpoint(emu, body, parts[1:], request))
+		return 200, endpoint(emu, body, parts[1:], request)
 	except KeyError as error:
-		return json_response(404, {"error": f"unknown or missing {error}"})
+		return 404, {"error": f"unknown or missing {error}"}
 	except (TypeError, ValueError) as error:
-		return json_response(400, {"error": str(error)})
+		return 400, {"error": str(error)}
 
 
 def _info(emu, body, rest, request):
@@ -97,7 +84,7 @@ def _state(emu, body, rest, request):
 	org = emu.org(rest[0])
 	return {
 		"Organisation": org.organisation,
-		**{name: list(getattr(org, name).values()) for name in COLLECTIONS},
+		**{name: list(getattr(org, name).values()) for name in org.collections},
 	}
 
 

@@ -1,7 +1,7 @@
 """The emulator: one threaded HTTP server on loopback answering for login.xero.com, identity.xero.com and
 api.xero.com, plus /_emulator/ control endpoints. Every API call goes through the same gate as at Xero:
 outage and faults, bearer token, tenant header, scope, rate limits, spec validation, idempotency, then the
-accounting rules.
+route of the object family that owns the path (objects/).
 """
 
 import base64
@@ -18,12 +18,13 @@ from ipaddress import ip_address
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from . import api, spec, webhooks
-from .accounting import Organisation
+from . import control, objects, spec, webhooks
 from .clock import Clock
 from .faults import FaultInjector, Faults
 from .identity import DEFAULT_SCOPES, LOOPBACK_HOSTS, AuthorizeError, Identity, OAuthError
 from .limits import Limits, RateLimiter
+from .objects.base import Organisation
+from .objects.endpoints import NOT_FOUND, ApiCall, ApiError, Route, bad_request
 from .xerojson import dumps, loads
 
 ACCOUNTING_PREFIX = "/api.xro/2.0"
@@ -181,6 +182,7 @@ class XeroEmulator:
 				self.clock,
 				self._rng,
 				self._pending_events[tenant_id].append,
+				objects.FAMILIES,
 			)
 			return tenant_id
 
@@ -246,22 +248,11 @@ class XeroEmulator:
 	def _as_event(self, item: dict, tenant_id: str | None) -> dict:
 		if "eventCategory" in item:
 			return item
-		for id_key, category, resource in (
-			("CreditNoteID", "CREDITNOTE", "CreditNotes"),
-			("InvoiceID", "INVOICE", "Invoices"),
-			("ContactID", "CONTACT", "Contacts"),
-		):
-			if id_key in item:
-				return {
-					"resourceUrl": f"https://api.xero.com/api.xro/2.0/{resource}/{item[id_key]}",
-					"resourceId": item[id_key],
-					"eventDateUtc": self.clock.utcnow().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3],
-					"eventType": "UPDATE",
-					"eventCategory": category,
-					"tenantId": tenant_id,
-					"tenantType": "ORGANISATION",
-				}
-		raise ValueError(f"not an event nor a Contact/Invoice/CreditNote: {item!r}")
+		for source in objects.ANNOUNCED:
+			if source.id_key in item:
+				return source.event(item[source.id_key], tenant_id, self.clock.utcnow())
+		kinds = "/".join(source.resource for source in objects.ANNOUNCED)
+		raise ValueError(f"not an event nor one of {kinds}: {item!r}")
 
 	def send_intent_to_receive(self, url) -> list[webhooks.IntentProbe]:
 		"""Xero's two probes before it enables a webhook: events [], sequences 0, one signed wrongly."""
@@ -294,16 +285,14 @@ class XeroEmulator:
 	def _dispatch(self, request: Request) -> Response:
 		lowered = request.path.lower()
 		if lowered.startswith("/_emulator/"):
-			from .control import handle
-
-			return handle(self, request)
+			return json_response(*control.handle(self, request))
 		if lowered == "/identity/connect/authorize":
 			return self._authorize(request)
 		if lowered in ("/connect/token", "/connect/revocation"):
 			return self._token_endpoint(request, lowered)
 		if lowered.startswith(ACCOUNTING_PREFIX.lower() + "/") or lowered.split("/")[1:2] == ["connections"]:
 			return self._api(request)
-		return json_response(404, api.NOT_FOUND)
+		return json_response(404, NOT_FOUND)
 
 	# --- identity --------------------------------------------------------------------------------------
 
@@ -345,7 +334,7 @@ class XeroEmulator:
 				hook(request.method, resource_path)
 		try:
 			response = self._gate(request, accounting, resource_path, call)
-		except api.ApiError as error:
+		except ApiError as error:
 			response = json_response(error.status, error.body)
 		except _Drop:
 			self._record(call["tenant"], request.method, call["template"], 0)
@@ -355,9 +344,9 @@ class XeroEmulator:
 
 	def _gate(self, request: Request, accounting: bool, resource_path: str, call: dict) -> Response:
 		if accounting:
-			matched = api.match(request.method, resource_path)
+			matched = objects.match(request.method, resource_path)
 			if matched is None:
-				return json_response(404, api.NOT_FOUND)
+				return json_response(404, NOT_FOUND)
 			route, params = matched
 			call["template"] = ACCOUNTING_PREFIX + route.template
 		else:
@@ -395,7 +384,7 @@ class XeroEmulator:
 		if tenant_id not in grant.tenant_ids() or tenant_id not in self.organisations:
 			return problem(403, "Forbidden", "AuthenticationUnsuccessful")
 		call["tenant"] = tenant_id
-		if not api.scope_allows(route, grant.scopes):
+		if not route.allows(grant.scopes):
 			challenge = 'Bearer error="insufficient_scope"'
 			return problem(401, "Unauthorized", "AuthorizationUnsuccessful", {"WWW-Authenticate": challenge})
 
@@ -411,7 +400,7 @@ class XeroEmulator:
 				self._stopping.wait(faults.latency_ms / 1000)
 			try:
 				response = self._serve(request, route, params, tenant_id, grant, spec_headers)
-			except api.ApiError as error:
+			except ApiError as error:
 				response = json_response(error.status, error.body)
 		finally:
 			self._limiter.release(tenant_id)
@@ -427,7 +416,7 @@ class XeroEmulator:
 			429, "Too Many Requests", f"You've exceeded the per {problem_name} rate limit", headers
 		)
 
-	def _serve(self, request, route: api.Route, params, tenant_id, grant, spec_headers) -> Response:
+	def _serve(self, request, route: Route, params, tenant_id, grant, spec_headers) -> Response:
 		if (request.content_length or 0) > MAX_BODY_BYTES:
 			return json_response(413, "Request Entity Too Large")
 		raw = request.get_data()
@@ -439,7 +428,7 @@ class XeroEmulator:
 				path,
 				request.args.items(multi=True),
 				spec_headers,
-				raw,
+				spec.unwrapped(raw, route.example_wrapper),
 				request.content_type,
 			)
 			if error:
@@ -450,18 +439,18 @@ class XeroEmulator:
 				)
 		key = request.headers.get("Idempotency-Key") if route.writes else None
 		if key is not None and len(key) > MAX_IDEMPOTENCY_KEY:
-			raise api.bad_request("Idempotency-Key must be at most 128 characters", 10, "ValidationException")
+			raise bad_request("Idempotency-Key must be at most 128 characters", 10, "ValidationException")
 		try:
 			body = loads(raw) if raw else None
 		except ValueError:
-			raise api.bad_request("The request body is not valid JSON", 14, "PostDataInvalidException")
+			raise bad_request("The request body is not valid JSON", 14, "PostDataInvalidException")
 		fingerprint = hashlib.sha256(f"{request.method} {request.full_path}\n".encode() + raw).hexdigest()
 		with self._state:
 			if key is not None:
 				replay = self._idempotent_replay((grant.client_id, tenant_id, key), fingerprint)
 				if replay is not None:
 					return replay
-			api_call = api.ApiCall(
+			api_call = ApiCall(
 				self.organisations[tenant_id],
 				params,
 				dict(request.args),
@@ -473,7 +462,7 @@ class XeroEmulator:
 			try:
 				status, payload = route.handler(api_call)
 				response = json_response(status, payload)
-			except api.ApiError as error:
+			except ApiError as error:
 				response = json_response(error.status, error.body)
 			if key is not None:
 				self._idempotency[(grant.client_id, tenant_id, key)] = _IdempotentAnswer(
@@ -487,7 +476,7 @@ class XeroEmulator:
 		if earlier is None or earlier.expires_at <= self.clock.now():
 			return None
 		if earlier.fingerprint != fingerprint:
-			raise api.bad_request(
+			raise bad_request(
 				"The Idempotency-Key has already been used for a different request", 10, "ValidationException"
 			)
 		first = earlier.response
@@ -513,7 +502,7 @@ class XeroEmulator:
 		with self._state:
 			if request.method == "DELETE" and call["template"].endswith("{id}"):
 				if not self.identity.delete_connection(grant, request.path.split("/")[-1]):
-					return json_response(404, api.NOT_FOUND)
+					return json_response(404, NOT_FOUND)
 				return Response("", 204)
 			if request.method != "GET" or call["template"].endswith("{id}"):
 				return json_response(405, {"Message": "Method not allowed"})

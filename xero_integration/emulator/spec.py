@@ -8,6 +8,9 @@ Deliberate relaxations, each because Xero accepts what the spec text forbids:
 - A Custom Connection may omit xero-tenant-id (it has exactly one organisation).
 - Read-only properties in a body are ignored, not refused: xero-python always sends HasErrors,
   HasAttachments and HasValidationErrors (model defaults), and Xero ignores read-only fields.
+- POST /Payments/{PaymentID} (deletePayment): the schema is the bare {"Status": "DELETED"}, the spec's
+  own example wraps it as {"Payments": [{"Status": "DELETED"}]}; both are accepted, the wrapped element
+  is validated against the schema (a route's example_wrapper).
 """
 
 import functools
@@ -21,6 +24,8 @@ from pathlib import Path
 
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
+from .xerojson import dumps, loads
+
 SPEC_HOST = "https://api.xero.com"
 ZERO_UUID = "00000000-0000-0000-0000-000000000000"
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -28,11 +33,11 @@ _lock = threading.Lock()
 
 
 def spec_dir() -> Path:
-	"""<repo>/../shared/xero-openapi, or $XERO_OPENAPI_DIR."""
+	"""The copy shipped in the package (openapi/, pinned in its README), or $XERO_OPENAPI_DIR."""
 	override = os.environ.get("XERO_OPENAPI_DIR")
 	if override:
 		return Path(override)
-	return Path(__file__).resolve().parents[3] / "shared" / "xero-openapi"
+	return Path(__file__).resolve().parent / "openapi"
 
 
 @functools.cache
@@ -42,7 +47,9 @@ def _openapi(filename: str):
 
 	path = spec_dir() / filename
 	if not path.exists():
-		raise FileNotFoundError(f"Xero OpenAPI spec not found at {path}; set XERO_OPENAPI_DIR")
+		raise FileNotFoundError(
+			f"Xero OpenAPI spec not found at {path} (XERO_OPENAPI_DIR overrides the path)"
+		)
 	# The spec itself has small schema errors; validating the spec document would refuse to load it.
 	return OpenAPI(SchemaPath.from_file_path(str(path)), config=Config(spec_validator_cls=None))
 
@@ -118,6 +125,20 @@ def _schema_errors(error: Exception) -> list:
 			return list(cause.schema_errors)
 		cause = cause.__cause__
 	return []
+
+
+def unwrapped(body: bytes, wrapper: str | None) -> bytes:
+	"""The one element of a body {wrapper: [element]}; any other body as it is."""
+	if not wrapper or not body:
+		return body
+	try:
+		parsed = loads(body)
+	except ValueError:
+		return body
+	if isinstance(parsed, dict) and list(parsed) == [wrapper] and isinstance(parsed[wrapper], list):
+		if len(parsed[wrapper]) == 1:
+			return dumps(parsed[wrapper][0])
+	return body
 
 
 def spec_path(template: str, values: dict[str, str], numbers_allowed: bool) -> str:

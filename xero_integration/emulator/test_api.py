@@ -12,7 +12,9 @@ from xero_python.accounting import Contact, Contacts, Invoice, Invoices, LineIte
 from xero_python.exceptions import HTTPStatusException, NotFoundException
 
 from ..core.where import equals
+from . import spec
 from .faults import Faults
+from .objects import contacts
 from .sdk import sdk_client
 
 REPO = Path(__file__).resolve().parents[2]
@@ -25,6 +27,14 @@ def raw(emulator, xero, tenant_id, method, path, **kwargs) -> requests.Response:
 		**kwargs.pop("headers", {}),
 	}
 	return requests.request(method, f"{emulator.base_url}/api.xro/2.0{path}", headers=headers, **kwargs)
+
+
+def test_xeros_spec_ships_in_the_package(monkeypatch):
+	monkeypatch.delenv("XERO_OPENAPI_DIR", raising=False)
+	folder = spec.spec_dir()
+	assert folder == Path(spec.__file__).resolve().parent / "openapi"
+	shipped = {path.name for path in folder.iterdir()}
+	assert {"xero_accounting.yaml", "xero-identity.yaml", "LICENSE", "README.md"} <= shipped
 
 
 def test_spec_invalid_body_is_a_400_and_recorded(emulator, xero, tenant_id):
@@ -197,7 +207,7 @@ def test_an_emulator_bug_is_a_500_and_fails_the_violation_check(emulator, xero, 
 	def broken(*args, **kwargs):
 		raise RuntimeError("boom")
 
-	monkeypatch.setattr(emulator.org(tenant_id), "save_contacts", broken)
+	monkeypatch.setattr(contacts, "save", broken)
 	with pytest.raises(HTTPStatusException) as failed:
 		xero.accounting.create_contacts(tenant_id, Contacts(contacts=[Contact(name="Acme Ltd")]))
 	assert failed.value.status == 500

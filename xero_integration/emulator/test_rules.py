@@ -185,6 +185,19 @@ def test_payment_marks_invoice_paid_and_deleting_it_restores_amount_due(xero, em
 	assert emulator.org(tenant_id).payments[final.payment_id]["Status"] == "DELETED"
 
 
+def test_a_payment_is_deleted_in_the_wrapped_form_of_the_specs_example(xero, emulator, tenant_id):
+	"""deletePayment's example body is {"Payments": [{"Status": "DELETED"}]}; its schema names the bare form."""
+	invoice = create_invoice(xero, tenant_id, sales_invoice(new_contact(xero, tenant_id).contact_id))
+	payment = pay(xero, tenant_id, invoice.invoice_id, "115.00")
+
+	deleted = xero.accounting.delete_payment(
+		tenant_id, payment.payment_id, Payments(payments=[Payment(status="DELETED")])
+	).payments[0]
+	assert (deleted.payment_id, deleted.status) == (payment.payment_id, "DELETED")
+	reopened = xero.accounting.get_invoice(tenant_id, invoice.invoice_id).invoices[0]
+	assert (reopened.status, reopened.amount_due) == ("AUTHORISED", Decimal("115.00"))
+
+
 def test_overpayment_and_payment_on_a_draft_are_refused(xero, tenant_id):
 	contact_id = new_contact(xero, tenant_id).contact_id
 	authorised = create_invoice(xero, tenant_id, sales_invoice(contact_id))

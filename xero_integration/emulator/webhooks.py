@@ -7,6 +7,7 @@ import json
 import random
 import string
 from dataclasses import dataclass
+from datetime import datetime
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
@@ -29,6 +30,26 @@ class Delivery:
 	signed_correctly: bool
 	status: int | None  # None when the receiver could not be reached
 	body: bytes
+
+
+class EventSource(NamedTuple):
+	"""Objects Xero sends webhook events for: the key of their id, the event category, the resource path."""
+
+	id_key: str
+	category: str
+	resource: str
+
+	def event(self, resource_id: str, tenant_id: str | None, moment: datetime, created: bool = False) -> dict:
+		"""One thin event, as Xero sends it: the reader fetches the resource itself."""
+		return {
+			"resourceUrl": f"https://api.xero.com/api.xro/2.0/{self.resource}/{resource_id}",
+			"resourceId": resource_id,
+			"eventDateUtc": moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3],
+			"eventType": "CREATE" if created else "UPDATE",
+			"eventCategory": self.category,
+			"tenantId": tenant_id,
+			"tenantType": "ORGANISATION",
+		}
 
 
 class IntentProbe(NamedTuple):
