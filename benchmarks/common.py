@@ -1,7 +1,7 @@
 """Shared by the benchmarks that run inside a bench: site connection, documents, tables.
 
-Run every benchmark with the bench's Python from the bench's sites folder, e.g.
-	cd /root/frappe-bench/sites && ../env/bin/python /path/to/repo/benchmarks/push_throughput.py
+Run every benchmark with the bench's Python from the bench's sites folder, on a site of its own, e.g.
+	cd /root/frappe-bench/sites && ../env/bin/python /path/to/repo/benchmarks/push_throughput.py --site perf.localhost
 """
 
 import argparse
@@ -18,7 +18,11 @@ BENCH_TAG = "xero-bench"
 
 def site_argument_parser(description: str) -> argparse.ArgumentParser:
 	parser = argparse.ArgumentParser(description=description)
-	parser.add_argument("--site", default=os.environ.get("XERO_BENCH_SITE", "test.localhost"))
+	parser.add_argument(
+		"--site",
+		required=True,
+		help="a site of its own: the benchmark resets its Xero Settings and outbox and adds documents",
+	)
 	return parser
 
 
@@ -29,7 +33,24 @@ def connect(site: str):
 	frappe.connect()
 	frappe.set_user("Administrator")
 	frappe.flags.mute_emails = True
+	warn_of_other_workers()
 	return frappe
+
+
+def warn_of_other_workers() -> None:
+	"""rq workers already listening on this bench's queues take the benchmark's jobs and share its cores:
+	the figures are then not the app's alone."""
+	from frappe.utils.background_jobs import get_queue_list, get_workers
+
+	queues = set(get_queue_list(build_queue_name=True))
+	others = [worker for worker in get_workers() if queues.intersection(worker.queue_names())]
+	if others:
+		pids = ", ".join(sorted(f"pid {worker.pid} on {worker.hostname}" for worker in others))
+		print(
+			f"WARNING: {len(others)} rq worker(s) already consume this bench's queues ({pids}): they "
+			"take the benchmark's jobs and skew its figures. Stop them (bench worker, supervisor) first.",
+			file=sys.stderr,
+		)
 
 
 def machine() -> str:

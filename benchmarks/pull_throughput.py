@@ -1,8 +1,8 @@
 """Bulk pull / historical import: invoices with payments raised in (emulated) Xero, imported into
 ERPNext by the app, against inserting the same documents with ERPNext's own API without the app.
 
-	cd /root/frappe-bench/sites && ../env/bin/python <repo>/benchmarks/pull_throughput.py --invoices 10000 \
-		--baseline-every 20
+	cd /root/frappe-bench/sites && ../env/bin/python <repo>/benchmarks/pull_throughput.py --site perf.localhost \
+		--invoices 10000 --baseline-every 20
 
 Prints list calls per object, documents per second, and per doctype the app's seconds per document
 against ERPNext's own insert and submit of the same documents (the app's overhead: reading Xero,

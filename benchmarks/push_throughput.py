@@ -2,7 +2,7 @@
 out) through the real outbox and bench workers to the emulated Xero at Xero's limits (in scaled time),
 batched and one call per document.
 
-	cd /root/frappe-bench/sites && ../env/bin/python <repo>/benchmarks/push_throughput.py \
+	cd /root/frappe-bench/sites && ../env/bin/python <repo>/benchmarks/push_throughput.py --site perf.localhost \
 		--customers 2000 --invoices 10000 --payments 5000 --time-scale 1 --baseline-time-scale 3600 \
 		--suppliers 400 --purchase-invoices 2000 --purchase-payments 1000
 

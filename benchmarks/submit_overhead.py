@@ -1,6 +1,7 @@
 """Submit overhead: Sales Invoice submits with the app enabled vs disabled, in the real bench.
 
-	cd /root/frappe-bench/sites && ../env/bin/python <repo>/benchmarks/submit_overhead.py --submits 200
+	cd /root/frappe-bench/sites && ../env/bin/python <repo>/benchmarks/submit_overhead.py --site perf.localhost \
+		--submits 200
 
 Each sample is one submit plus its commit (the after-commit enqueue of the drain job included), the
 way a user's request ends. Enabled and disabled samples alternate so drift hits both alike. No worker

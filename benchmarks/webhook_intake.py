@@ -1,7 +1,8 @@
 """Webhook intake: signed Xero event deliveries posted concurrently to the real endpoint, served by
 gunicorn (as in production) on loopback. Xero wants every delivery acknowledged within 5 seconds.
 
-	cd /root/frappe-bench/sites && ../env/bin/python <repo>/benchmarks/webhook_intake.py --events 1000
+	cd /root/frappe-bench/sites && ../env/bin/python <repo>/benchmarks/webhook_intake.py --site perf.localhost \
+		--events 1000
 
 Each delivery is one signed batch holding one event; the endpoint verifies, stores and enqueues, and
 answers 200 with an empty body. No worker runs: this measures the intake alone.

@@ -4,6 +4,7 @@ from urllib.parse import urlencode
 
 import frappe
 from frappe import _
+from frappe.utils import get_url_to_list
 
 from xero_integration.core import oauth
 from xero_integration.core.parties import SYNCED_DOCTYPES
@@ -28,15 +29,15 @@ def oauth_callback(code: str | None = None, state: str | None = None, error: str
 	try:
 		names = connection.complete_authorization(code, state, error)
 		message = _("Connected to Xero: {0}. Link each organisation to a Company.").format(", ".join(names))
-		route = "/app/xero-organisation"
+		url = get_url_to_list("Xero Organisation")
 	except Exception as e:
 		frappe.db.rollback()
 		message = _plain_error(e)
 		create_log("Failed", operation="Connect to Xero", message=message, traceback=frappe.get_traceback())
 		frappe.db.commit()
-		route = "/app/xero-settings"
+		url = get_url_to_list("Xero Settings")
 	frappe.local.response["type"] = "redirect"
-	frappe.local.response["location"] = f"{route}?{urlencode({'xero_message': message})}"
+	frappe.local.response["location"] = f"{url}?{urlencode({'xero_message': message})}"
 
 
 @frappe.whitelist(methods=["POST"])
@@ -115,9 +116,14 @@ def document_status(doctype: str, name: str) -> dict:
 	return desk_actions.document_status(doctype, name)
 
 
+def is_manager() -> bool:
+	"""Whether the user may configure the integration (also hooks' add_to_apps_screen check)."""
+	return not set(MANAGER_ROLES).isdisjoint(frappe.get_roles())
+
+
 def _require_manager() -> None:
 	# Not frappe.only_for: it lets everyone through while tests run, and these checks are tested.
-	if set(MANAGER_ROLES).isdisjoint(frappe.get_roles()):
+	if not is_manager():
 		frappe.throw(_("Only a Xero Manager can do this."), frappe.PermissionError)
 
 

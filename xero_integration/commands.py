@@ -3,6 +3,8 @@
 Thin: they run the same functions as the scheduler and the Desk buttons, in the foreground.
 """
 
+from collections import Counter
+
 import click
 from frappe.commands import get_site, pass_context
 
@@ -80,13 +82,12 @@ def status_command(context):
 		for org in frappe.get_all(
 			"Xero Organisation", fields=["name", "organisation_name", "status", "company"], order_by="name"
 		):
-			queue = dict(
+			# Counted in Python: Frappe 16 refuses SQL functions in get_all fields.
+			queue = Counter(
 				frappe.get_all(
 					"Xero Outbox",
 					filters={"organisation": org.name, "status": ("in", outbox.OPEN_STATUSES)},
-					fields=["status", "count(name)"],
-					group_by="status",
-					as_list=True,
+					pluck="status",
 				)
 			)
 			click.echo(

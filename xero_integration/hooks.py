@@ -4,8 +4,25 @@ app_publisher = "xero_integration developers"
 app_description = "Two-way sync between ERPNext and Xero"
 app_email = "dev@example.com"
 app_license = "mit"
+
 # ERPNext is required, but not through `required_apps`: frappe 15's installer resolves those names
 # against api.github.com, which breaks installs on offline benches. install.before_install checks.
+
+from frappe import __version__ as _frappe_version
+
+# Frappe 16 serves the desk under /desk, Frappe 15 under /app.
+_DESK = "/desk" if int(_frappe_version.split(".", 1)[0]) >= 16 else "/app"
+
+# The apps screen (Frappe 16: the Desktop) opens the Xero workspace; only for those who configure the sync.
+add_to_apps_screen = [
+	{
+		"name": app_name,
+		"logo": "/assets/xero_integration/images/xero-integration-logo.svg",
+		"title": app_title,
+		"route": f"{_DESK}/xero",
+		"has_permission": "xero_integration.api.is_manager",
+	}
+]
 
 before_install = "xero_integration.install.before_install"
 after_install = "xero_integration.install.after_install"

@@ -4,7 +4,7 @@ and optionally one message to a Slack or Discord webhook. Never one mail per fai
 import frappe
 import requests
 from frappe import _
-from frappe.utils import get_url, get_url_to_list, now_datetime
+from frappe.utils import get_url_to_form, get_url_to_list, now_datetime
 
 from xero_integration.sync.permissions import XERO_MANAGER
 
@@ -119,7 +119,7 @@ def email_body(failures: list[dict]) -> str:
 def _document_link(row) -> str:
 	if not row.reference_name:
 		return frappe.utils.escape_html(row.operation or "")
-	url = get_url(f"/app/{frappe.scrub(row.reference_doctype).replace('_', '-')}/{row.reference_name}")
+	url = get_url_to_form(row.reference_doctype, row.reference_name)
 	return f'<a href="{url}">{frappe.utils.escape_html(_(row.reference_doctype))} {frappe.utils.escape_html(row.reference_name)}</a>'
 
 

@@ -72,10 +72,17 @@ xero_integration.show_status = (frm, status) => {
 	frm.dashboard.set_headline_alert(xero_integration.headline(status));
 	frm.dashboard.parent.find(".xero-sync-history").remove();
 	frm.dashboard.add_section(
-		xero_integration.history_html(frm, status),
+		xero_integration.history_html(status),
 		__("Xero Sync History"),
 		"custom xero-sync-history"
 	);
+	frm.dashboard.parent.find(".xero-all-logs").on("click", (event) => {
+		event.preventDefault();
+		frappe.set_route("List", "Xero Sync Log", {
+			reference_doctype: frm.doctype,
+			reference_name: frm.docname,
+		});
+	});
 };
 
 xero_integration.headline = (status) => {
@@ -93,21 +100,21 @@ xero_integration.headline = (status) => {
 	return `<span class="indicator ${voided ? "gray" : "green"}">${text}</span>`;
 };
 
-xero_integration.history_html = (frm, status) => {
-	const all_url = `/app/xero-sync-log?${new URLSearchParams({
-		reference_doctype: frm.doctype,
-		reference_name: frm.docname,
-	})}`;
+xero_integration.history_html = (status) => {
 	if (!status.history.length) {
 		return `<div class="text-muted small">${__("Not synced with Xero yet.")}</div>`;
 	}
 	const rows = status.history
 		.map((log) => {
 			const colour = xero_integration.LOG_COLOURS[log.status] || "gray";
+			const when = frappe.utils.get_form_link(
+				"Xero Sync Log",
+				log.name,
+				true,
+				frappe.datetime.str_to_user(log.creation)
+			);
 			return `<tr>
-				<td class="text-nowrap"><a href="/app/xero-sync-log/${log.name}">${frappe.datetime.str_to_user(
-				log.creation
-			)}</a></td>
+				<td class="text-nowrap">${when}</td>
 				<td class="text-nowrap"><span class="indicator-pill ${colour}">${__(log.status)}</span></td>
 				<td>${frappe.utils.escape_html(log.operation || "")}</td>
 				<td>${frappe.utils.escape_html(log.message || "")}</td>
@@ -115,7 +122,7 @@ xero_integration.history_html = (frm, status) => {
 		})
 		.join("");
 	return `<table class="table table-sm small xero-sync-history"><tbody>${rows}</tbody></table>
-		<a class="small" href="${all_url}">${__("All Xero sync logs of this document")}</a>`;
+		<a class="small xero-all-logs" href="#">${__("All Xero sync logs of this document")}</a>`;
 };
 
 xero_integration.preview = (doctype, name) =>

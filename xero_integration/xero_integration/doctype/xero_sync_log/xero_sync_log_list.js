@@ -9,7 +9,18 @@ frappe.listview_settings["Xero Sync Log"] = {
 	},
 
 	onload(listview) {
-		add_date_filter(listview);
+		// Made as Frappe makes the standard filters: the list reads the value with its condition, and a
+		// change only refreshes the list (no handler of its own re-setting filters, which can loop).
+		listview.page.add_field(
+			{
+				fieldtype: "DateRange",
+				fieldname: "creation",
+				label: __("Date"),
+				condition: "Between",
+				onchange: () => listview.filter_area.debounced_refresh_list_view(),
+			},
+			listview.filter_area.standard_filters_wrapper
+		);
 		if (xero_integration.is_manager()) {
 			listview.page.add_actions_menu_item(__("Retry"), () =>
 				xero_integration
@@ -19,21 +30,3 @@ frappe.listview_settings["Xero Sync Log"] = {
 		}
 	},
 };
-
-function add_date_filter(listview) {
-	const field = listview.page.add_field(
-		{
-			fieldtype: "DateRange",
-			fieldname: "creation",
-			label: __("Date"),
-			change() {
-				const range = field.get_value();
-				listview.filter_area.remove("creation");
-				if (range && range[0] && range[1]) {
-					listview.filter_area.add([[listview.doctype, "creation", "Between", range]]);
-				}
-			},
-		},
-		listview.filter_area.standard_filters_wrapper
-	);
-}
