@@ -3,8 +3,6 @@
 Thin: they run the same functions as the scheduler and the Desk buttons, in the foreground.
 """
 
-from collections import Counter
-
 import click
 from frappe.commands import get_site, pass_context
 
@@ -15,13 +13,9 @@ def xero():
 
 
 def _organisations(organisation: str | None) -> list[str]:
-	import frappe
+	from xero_integration.sync import connection
 
-	if organisation:
-		return [organisation]
-	return frappe.get_all(
-		"Xero Organisation", filters={"status": "Connected", "company": ("is", "set")}, pluck="name"
-	)
+	return [organisation] if organisation else connection.connected_organisations(linked=True)
 
 
 @xero.command("pull")
@@ -82,14 +76,7 @@ def status_command(context):
 		for org in frappe.get_all(
 			"Xero Organisation", fields=["name", "organisation_name", "status", "company"], order_by="name"
 		):
-			# Counted in Python: Frappe 16 refuses SQL functions in get_all fields.
-			queue = Counter(
-				frappe.get_all(
-					"Xero Outbox",
-					filters={"organisation": org.name, "status": ("in", outbox.OPEN_STATUSES)},
-					pluck="status",
-				)
-			)
+			queue = outbox.open_work_by_status(org.name)
 			click.echo(
 				f"{org.organisation_name} ({org.name}): {org.status}, company {org.company or '-'}; "
 				f"queued {queue.get(outbox.PENDING, 0) + queue.get(outbox.PROCESSING, 0)}, "
@@ -129,10 +116,7 @@ def retry_failed_command(context, organisation=None):
 	frappe.init(site=get_site(context))
 	frappe.connect()
 	try:
-		filters = {"status": outbox.NEEDS_ATTENTION}
-		if organisation:
-			filters["organisation"] = organisation
-		count = outbox.retry(frappe.get_all("Xero Outbox", filters=filters, pluck="name"))
+		count = outbox.retry(outbox.parked_rows(organisation))
 		frappe.db.commit()
 		click.echo(f"{count} row(s) queued again; run `bench xero sync` or let the workers send them.")
 	finally:

@@ -4,9 +4,8 @@ import os
 
 import frappe
 from frappe.apps import get_apps
-from frappe.tests.utils import FrappeTestCase
 
-from xero_integration.testing import clerk, xero_manager
+from xero_integration.testing import FrappeTestCase, clerk, xero_manager
 
 
 class TestAppsScreen(FrappeTestCase):

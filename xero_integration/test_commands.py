@@ -4,7 +4,7 @@ import subprocess
 
 import frappe
 
-from xero_integration.core.batching import STAGE_ORDER
+from xero_integration.core.objects import STAGE_ORDER
 from xero_integration.sync import outbox
 from xero_integration.testing import COMPANY, XeroTestCase, bench_command, sites_path
 

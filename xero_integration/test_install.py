@@ -2,13 +2,13 @@
 integration user), and migrate puts back idempotently."""
 
 import frappe
-from frappe.tests.utils import FrappeTestCase
 
 from xero_integration import install
 from xero_integration.core.parties import SYNCED_DOCTYPES
 from xero_integration.sync.inbound.invoices import FRACTIONAL_UOM
 from xero_integration.sync.integration_user import INTEGRATION_ROLES, INTEGRATION_USER
 from xero_integration.sync.permissions import XERO_MANAGER
+from xero_integration.testing import FrappeTestCase
 
 
 def our_custom_fields() -> set[str]:

@@ -13,10 +13,14 @@ from urllib.parse import parse_qs, urlparse
 import frappe
 import requests
 from frappe.installer import update_site_config
-from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, flt, nowdate
 
 from xero_integration.emulator import Faults, Limits, XeroEmulator
+
+try:  # Frappe 16 names it IntegrationTestCase (FrappeTestCase is deprecated there); Frappe 15 has only this
+	from frappe.tests import IntegrationTestCase as FrappeTestCase
+except ImportError:
+	from frappe.tests.utils import FrappeTestCase
 from xero_integration.sync import connection, outbox, push
 
 CLIENT_ID = "xero-integration-tests"

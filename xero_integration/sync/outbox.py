@@ -9,6 +9,7 @@ import hashlib
 import os
 import socket
 import uuid
+from collections import Counter
 
 import frappe
 from frappe import _
@@ -136,6 +137,26 @@ def open_rows_of_document(organisation: str, doctype: str, name: str) -> list[di
 		},
 		fields=["name", "status"],
 	)
+
+
+def open_work_by_status(organisation: str) -> Counter:
+	"""How many rows of the organisation wait, are being sent or are parked, by status."""
+	# Counted in Python: Frappe 16 refuses SQL functions in get_all fields.
+	return Counter(
+		frappe.get_all(
+			"Xero Outbox",
+			filters={"organisation": organisation, "status": ("in", OPEN_STATUSES)},
+			pluck="status",
+		)
+	)
+
+
+def parked_rows(organisation: str | None = None) -> list:
+	"""The rows that need attention (of one organisation, or all)."""
+	filters = {"status": NEEDS_ATTENTION}
+	if organisation:
+		filters["organisation"] = organisation
+	return frappe.get_all("Xero Outbox", filters=filters, pluck="name")
 
 
 def is_queued(organisation: str, doctype: str, name: str) -> bool:

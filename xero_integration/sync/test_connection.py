@@ -7,7 +7,6 @@ from urllib.parse import parse_qs, unquote_plus, urlparse
 
 import frappe
 import requests
-from frappe.tests.utils import FrappeTestCase
 from frappe.utils.password import get_decrypted_password, set_encrypted_password
 
 from xero_integration import api
@@ -19,21 +18,13 @@ from xero_integration.testing import (
 	CLIENT_SECRET,
 	COMPANY,
 	EmulatedXero,
+	FrappeTestCase,
 	ensure_company,
+	make_user,
 	xero_manager,
 )
 
 REFRESH_RACE_WORKERS = 8
-
-
-def make_user(email: str, *roles: str) -> str:
-	if not frappe.db.exists("User", email):
-		frappe.get_doc(
-			{"doctype": "User", "email": email, "first_name": email.split("@")[0], "send_welcome_email": 0}
-		).insert(ignore_permissions=True)
-	user = frappe.get_doc("User", email)
-	user.add_roles(*roles)
-	return email
 
 
 class TestConnection(FrappeTestCase):

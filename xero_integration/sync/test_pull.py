@@ -7,7 +7,6 @@ import uuid
 from decimal import Decimal
 
 import frappe
-from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, flt, nowdate
 from frappe.utils.password import set_encrypted_password
 
@@ -19,6 +18,7 @@ from xero_integration.testing import (
 	ABBR,
 	COMPANY,
 	EmulatedXero,
+	FrappeTestCase,
 	bench_command,
 	ensure_company,
 	sites_path,
