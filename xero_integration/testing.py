@@ -289,6 +289,14 @@ def _make_invoice(doctype, party, lines, tax_rate, submit, values):
 	return invoice
 
 
+def mode_of_payment_account(mode: str, account: str, company: str = COMPANY) -> None:
+	"""ERPNext wants a Mode of Payment's default account per Company before an invoice is paid with it."""
+	doc = frappe.get_doc("Mode of Payment", mode)
+	if not any(row.company == company for row in doc.accounts):
+		doc.append("accounts", {"company": company, "default_account": account})
+		doc.save(ignore_permissions=True)
+
+
 def make_payment(invoice, amount=None, *, submit=True):
 	from erpnext.accounts.doctype.payment_entry.payment_entry import get_payment_entry
 

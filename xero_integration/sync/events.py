@@ -7,6 +7,7 @@ import frappe
 from frappe import _
 
 from xero_integration.core import parties
+from xero_integration.core.mapping.payment import paid_at_once
 from xero_integration.core.objects import SEND_OF_REMOVAL
 from xero_integration.sync import connection, links, outbox
 
@@ -80,6 +81,8 @@ def queue_send(organisation: str, doc) -> tuple | None:
 		if not links.get_link(organisation, side.party, party, "Contact"):
 			outbox.enqueue(organisation, "Contact", "upsert", side.party, party)
 		work = (xero_object(doc), "upsert")
+		if paid_at_once(doc):  # a POS invoice, or a bill marked paid: its payments follow it to Xero
+			outbox.enqueue(organisation, "Payment", "create", doc.doctype, doc.name)
 	outbox.enqueue(organisation, *work, doc.doctype, doc.name)
 	return work
 
@@ -88,14 +91,17 @@ def queue_cancellation(doc, method=None):
 	organisation = organisation_to_push(doc)
 	if not organisation:
 		return
-	kind = "Payment" if doc.doctype == "Payment Entry" else xero_object(doc)
-	removal = removal_of(kind)
-	# A send that surely never reached Xero is withdrawn instead of creating the document there only to
-	# void it. One that may have (unanswered, or being sent right now) is left to the removal, which
-	# looks it up in Xero and takes it over.
-	maybe_sent = outbox.withdraw_unsent(organisation, *SEND_OF_REMOVAL[removal], doc.doctype, doc.name)
-	if maybe_sent or links.is_linked(organisation, doc.doctype, doc.name):
-		outbox.enqueue(organisation, *removal, doc.doctype, doc.name)
+	kinds = ["Payment"] if doc.doctype == "Payment Entry" else [xero_object(doc)]
+	if doc.doctype != "Payment Entry" and paid_at_once(doc):
+		kinds.append("Payment")  # the payments it carries go before it (stages) so that it can be voided
+	for kind in kinds:
+		removal = removal_of(kind)
+		# A send that surely never reached Xero is withdrawn instead of creating the record there only to
+		# remove it. One that may have (unanswered, or being sent right now) is left to the removal, which
+		# looks it up in Xero and takes it over.
+		maybe_sent = outbox.withdraw_unsent(organisation, *SEND_OF_REMOVAL[removal], doc.doctype, doc.name)
+		if maybe_sent or links.is_linked(organisation, doc.doctype, doc.name, kind):
+			outbox.enqueue(organisation, *removal, doc.doctype, doc.name)
 
 
 def queue_removal(organisation: str, kind: str, doctype: str, name: str) -> None:

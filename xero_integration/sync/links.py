@@ -105,14 +105,13 @@ def linked_names(organisation: str, doctype: str, xero_object: str) -> set:
 	)
 
 
-def is_linked(organisation: str, doctype: str, name: str) -> bool:
-	"""Whether some Xero record of this organisation is this document."""
-	return bool(
-		frappe.db.exists(
-			"Xero Document Link",
-			{"organisation": organisation, "reference_doctype": doctype, "reference_name": name},
-		)
-	)
+def is_linked(organisation: str, doctype: str, name: str, xero_object: str | None = None) -> bool:
+	"""Whether some Xero record of this organisation (of this object: "Payment" for any of its payments)
+	is this document."""
+	filters = {"organisation": organisation, "reference_doctype": doctype, "reference_name": name}
+	if xero_object:
+		filters["xero_object"] = ("like", "Payment:%") if xero_object == "Payment" else xero_object
+	return bool(frappe.db.exists("Xero Document Link", filters))
 
 
 def organisations_of(doctype: str, name: str, xero_object: str) -> list[str]:

@@ -16,11 +16,11 @@ from xero_integration.core.deeplinks import xero_url
 from xero_integration.core.diff import differences, plain
 from xero_integration.core.errors import XeroError
 from xero_integration.core.mapping.context import MappingError
+from xero_integration.core.mapping.payment import payment_object
 from xero_integration.sync import connection, links, push
 from xero_integration.sync.documents import load_documents
 from xero_integration.sync.events import xero_object
 from xero_integration.sync.outbound.base import Work
-from xero_integration.sync.outbound.payments import payment_object
 
 # A person is waiting on the button: give up rather than queue behind a busy rate limit.
 PREVIEW_MAX_WAIT = 5.0
@@ -87,7 +87,7 @@ def transaction_preview(pusher: push.Pusher, doc) -> dict:
 
 def payment_previews(pusher: push.Pusher, doc) -> list[dict]:
 	try:
-		payments = pusher.prepare_payments(doc, doc.references, pusher.payment_targets(doc))
+		payments = pusher.prepare_payments(doc, doc.references, pusher.payment_targets([doc]))
 	except MappingError as e:
 		return [entry(pusher, doc, "Payment", None, None, problems=e.problems)]
 	return [

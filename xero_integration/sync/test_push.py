@@ -14,14 +14,17 @@ from xero_integration.emulator import Faults
 from xero_integration.sync import connection, outbox, push
 from xero_integration.sync.outbound import invoices as outbound_invoices
 from xero_integration.testing import (
+	ABBR,
 	COMPANY,
 	XeroTestCase,
 	bench_command,
+	clerk,
 	make_customer,
 	make_payment,
 	make_purchase_invoice,
 	make_sales_invoice,
 	make_supplier,
+	mode_of_payment_account,
 	sites_path,
 	xero_manager,
 )
@@ -368,6 +371,65 @@ class TestBatchesAndFailures(PushTestCase):
 				{"status": ("!=", "Done"), "reference_name": ("in", [i.name for i in invoices])},
 			)
 		)
+
+
+class TestPaidAtOnce(PushTestCase):
+	"""Invoices that carry their own payment (issue 15, point 4): it reaches Xero with them."""
+
+	def payments_of(self, number: str) -> list[dict]:
+		invoice_id = self.xero_invoice(number)["InvoiceID"]
+		return [p for p in self.org().payments.values() if p["Invoice"]["InvoiceID"] == invoice_id]
+
+	def test_a_pos_invoice_is_paid_in_xero_per_mode_of_payment_and_its_cancel_undoes_both(self):
+		for mode in ("Wire Transfer", "Cash"):
+			mode_of_payment_account(mode, f"Cash - {ABBR}")
+		customer = make_customer("POS Customer")
+		invoice = make_sales_invoice(
+			customer,
+			lines=((1, 115),),
+			submit=False,
+			is_pos=1,
+			payments=[
+				{"mode_of_payment": "Wire Transfer", "account": f"Cash - {ABBR}", "amount": 80},
+				{"mode_of_payment": "Cash", "account": f"Cash - {ABBR}", "amount": 40},
+			],
+		)
+		invoice.change_amount, invoice.account_for_change_amount = 5, f"Cash - {ABBR}"
+		invoice.submit()
+		self.drain()
+		xero = self.xero_invoice(invoice.name)
+		self.assertEqual((xero["Status"], xero["AmountDue"]), ("PAID", 0))
+		self.assertEqual(
+			sorted(p["Amount"] for p in self.payments_of(invoice.name)), [Decimal("35"), Decimal("80")]
+		)
+		frappe.set_user(clerk())
+		invoice.reload().cancel()
+		frappe.set_user("Administrator")
+		self.drain()
+		self.assertEqual({p["Status"] for p in self.payments_of(invoice.name)}, {"DELETED"})
+		self.assertEqual(self.xero_invoice(invoice.name)["Status"], "VOIDED")
+
+	def test_a_purchase_invoice_marked_paid_reaches_xero_paid(self):
+		mode_of_payment_account("Cash", f"Cash - {ABBR}")
+		supplier = make_supplier("Paid At Once Supplier")
+		bill = make_purchase_invoice(
+			supplier,
+			lines=((2, 30),),
+			submit=False,
+			is_paid=1,
+			mode_of_payment="Cash",
+			cash_bank_account=f"Cash - {ABBR}",
+		)
+		bill.paid_amount = 60
+		bill.submit()
+		self.drain()
+		found = [
+			i
+			for i in self.org().invoices.values()
+			if i.get("Type") == "ACCPAY" and i.get("Reference") == bill.name
+		]
+		self.assertEqual(len(found), 1)
+		self.assertEqual((found[0]["Status"], found[0]["AmountPaid"]), ("PAID", 60))
 
 
 class TestPoisonAndParking(PushTestCase):

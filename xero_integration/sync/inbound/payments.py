@@ -38,10 +38,18 @@ class PaymentsIn(Inbound):
 		found = self.links_of("Payment", xero_id)
 		if found:
 			link = found[0]
-			entry = frappe.get_doc("Payment Entry", link.reference_name)
+			entry = frappe.get_doc(link.reference_doctype, link.reference_name)
+			if deleted and entry.docstatus == 1 and entry.doctype != "Payment Entry":
+				# Part of an invoice paid at once (POS): cancelling the invoice is not Xero's call.
+				raise NeedsAttention(
+					_(
+						"The payment of {0} {1} was deleted in Xero, but in ERPNext it is part of the "
+						"invoice: cancel the invoice in ERPNext, or record the payment in Xero again."
+					).format(entry.doctype, entry.name)
+				)
 			if deleted and entry.docstatus == 1:
 				documents.cancel(entry)
-				self.link("Payment Entry", entry.name, link.xero_object, payment, "DELETED")
+				self.link(entry.doctype, entry.name, link.xero_object, payment, "DELETED")
 				return self.done(
 					Result.UPDATED,
 					"Payment",
@@ -50,7 +58,7 @@ class PaymentsIn(Inbound):
 					entry.name,
 					_("Cancelled: deleted in Xero."),
 				)
-			self.link("Payment Entry", entry.name, link.xero_object, payment)
+			self.link(entry.doctype, entry.name, link.xero_object, payment)
 			return Outcome(xero_id, stamp, Result.UNCHANGED)
 		if deleted:
 			return Outcome(xero_id, stamp, Result.SKIPPED, _("Deleted in Xero before it reached ERPNext."))

@@ -1,5 +1,6 @@
-"""Payment Entries to Xero Payments: one payment per invoice or return a Payment Entry settles,
-deleted in Xero when the entry is cancelled (Xero payments can't be edited)."""
+"""What settles an invoice, to Xero Payments: a Payment Entry (one payment per invoice or return it
+settles), and an invoice paid at once (a POS Sales Invoice, one payment per mode of payment; a Purchase
+Invoice marked paid). Deleted in Xero when the document is cancelled (Xero payments can't be edited)."""
 
 from decimal import Decimal
 from typing import ClassVar
@@ -12,10 +13,20 @@ from xero_integration.core import parties
 from xero_integration.core.errors import XeroNotFound, XeroValidationError
 from xero_integration.core.mapping import content_hash
 from xero_integration.core.mapping.context import MappingError
-from xero_integration.core.mapping.payment import payment_payloads
+from xero_integration.core.mapping.payment import paid_at_once, payment_object, payment_payloads
 from xero_integration.core.where import equals
 from xero_integration.sync import events, links, outbox
 from xero_integration.sync.outbound.base import Outbound, Work
+
+
+def settling_entries(doc) -> list:
+	"""The Payment Entry itself, or the payments an invoice carries (as entries of the same shape)."""
+	if doc.doctype == "Payment Entry":
+		return [doc]
+	return [
+		frappe._dict(entry, references=[frappe._dict(ref) for ref in entry["references"]])
+		for entry in paid_at_once(doc)
+	]
 
 
 class PaymentsOut(Outbound):
@@ -28,29 +39,34 @@ class PaymentsOut(Outbound):
 		works, elements, objects = [], [], {}
 		for work in self.load(rows):
 			with self.isolated(work):
-				row = work.row
-				if work.doc.docstatus == 2:
+				row, doc = work.row, work.doc
+				if doc.docstatus == 2:
 					self.cancelled_payment(work)
 					continue
-				targets = self.payment_targets(work.doc)
+				entries = settling_entries(doc)
+				targets = self.payment_targets(entries)
 				# A replayed request needs no look-up: Xero answers it with what it did the first time.
 				if row["uncertain"] and not self.replayable(row):
-					self.adopt_sent_payments(work.doc, targets)
+					self.adopt_sent_payments(doc, entries, targets)
 				already = {
 					link["xero_object"]
-					for link in links.links_of(self.organisation, "Payment Entry", work.doc.name, "Payment:")
+					for link in links.links_of(self.organisation, doc.doctype, doc.name, "Payment:")
 				}
-				unsent = [ref for ref in work.doc.references if payment_object(ref) not in already]
-				if not unsent:
-					self.skipped(work, _("Every payment of this entry is already in Xero."))
-					continue
 				try:
-					payments = self.prepare_payments(work.doc, unsent, targets)
+					payments = [
+						payment
+						for entry in entries
+						if (unsent := [ref for ref in entry.references if payment_object(ref) not in already])
+						for payment in self.prepare_payments(entry, unsent, targets)
+					]
 				except MappingError as e:
-					if all("not in Xero yet" in p for p in e.problems) and self.references_queued(work.doc):
+					if all("not in Xero yet" in p for p in e.problems) and self.references_queued(entries):
 						self.wait(work, " ".join(e.problems))
 					else:
 						self.attention(work, e.problems)
+					continue
+				if not payments:
+					self.skipped(work, _("Every payment of this document is already in Xero."))
 					continue
 				work.payload = {"Payments": [payload for _ref, payload in payments]}
 				work.hash = content_hash(work.payload)
@@ -70,7 +86,7 @@ class PaymentsOut(Outbound):
 				if result.ok:
 					links.save_link(
 						self.organisation,
-						"Payment Entry",
+						work.doc.doctype,
 						work.doc.name,
 						objects[(work.row["name"], content)],
 						result.xero_id,
@@ -83,9 +99,10 @@ class PaymentsOut(Outbound):
 				continue
 			if work.row["name"] in failed:
 				self.attention(work, failed[work.row["name"]])
-			else:
-				links.show_on_document("Payment Entry", work.doc.name, None, "AUTHORISED")
-				self.done(work, "Payment", None, "AUTHORISED")
+				continue
+			if work.doc.doctype == "Payment Entry":  # an invoice's own Xero fields show the invoice
+				links.show_on_document(work.doc.doctype, work.doc.name, None, "AUTHORISED")
+			self.done(work, "Payment", None, "AUTHORISED")
 
 	def cancelled_payment(self, work: Work):
 		"""Cancelled while its send waited: never created in Xero now. What an unanswered send created
@@ -100,18 +117,18 @@ class PaymentsOut(Outbound):
 			events.queue_removal(self.organisation, "Payment", doc.doctype, doc.name)
 		self.skipped(work, _("Cancelled in ERPNext before it was sent: not created in Xero."))
 
-	def prepare_payments(self, doc, references: list, targets: dict) -> list[tuple[dict, dict]]:
+	def prepare_payments(self, entry, references: list, targets: dict) -> list[tuple[dict, dict]]:
 		"""(reference, payload) of the Xero payment a sync sends for each of these references of a
-		Payment Entry (Preview shows the same)."""
-		payloads = payment_payloads(frappe._dict(doc, references=references), self.ctx, xero_ids=targets)
+		settling entry (Preview shows the same)."""
+		payloads = payment_payloads(frappe._dict(entry, references=references), self.ctx, xero_ids=targets)
 		paid = [reference for reference in references if reference.get("allocated_amount")]
 		return list(zip(paid, payloads, strict=True))
 
-	def payment_targets(self, doc) -> dict[tuple[str, str], str]:
+	def payment_targets(self, entries: list) -> dict[tuple[str, str], str]:
 		"""(doctype, name) -> Xero InvoiceID/CreditNoteID of each invoice reference already in Xero. Only
 		invoices (and their returns) are paid in Xero; orders and journals are not payment targets."""
 		targets = {}
-		for ref in doc.references:
+		for ref in (ref for entry in entries for ref in entry.references):
 			if ref.reference_doctype not in parties.INVOICE_DOCTYPES:
 				continue
 			is_return = frappe.db.get_value(ref.reference_doctype, ref.reference_name, "is_return")
@@ -121,41 +138,45 @@ class PaymentsOut(Outbound):
 				targets[(ref.reference_doctype, ref.reference_name)] = link["xero_id"]
 		return targets
 
-	def adopt_sent_payments(self, doc, targets: dict) -> None:
+	def adopt_sent_payments(self, doc, entries: list, targets: dict) -> None:
 		"""After an unanswered send: link the payments Xero kept (same invoice, amount and reference), never
-		one that already belongs to another Payment Entry."""
-		reference = doc.reference_no or doc.name
-		found = self.client.list_all("Payment", where=equals("Reference", reference))
-		live = [p for p in found if p.get("Status") != "DELETED"]
-		taken = links.linked_xero_ids(self.organisation, [p["PaymentID"] for p in live])
-		kept = [p for p in live if p["PaymentID"].lower() not in taken]
-		for ref in doc.references:
-			target = targets.get((ref.reference_doctype, ref.reference_name))
-			amount = Decimal(str(flt(abs(ref.allocated_amount), 2)))
-			for payment in kept:
-				document = payment.get("Invoice") or payment.get("CreditNote") or {}
-				paid_target = target in (document.get("InvoiceID"), document.get("CreditNoteID"))
-				if paid_target and Decimal(str(payment.get("Amount"))) == amount:
-					links.save_link(
-						self.organisation,
-						doc.doctype,
-						doc.name,
-						payment_object(ref),
-						payment["PaymentID"],
-						"AUTHORISED",
-					)
-					kept.remove(payment)
-					break
+		one that already belongs to another document."""
+		for entry in entries:
+			found = self.client.list_all(
+				"Payment", where=equals("Reference", entry.reference_no or entry.name)
+			)
+			live = [p for p in found if p.get("Status") != "DELETED"]
+			taken = links.linked_xero_ids(self.organisation, [p["PaymentID"] for p in live])
+			kept = [p for p in live if p["PaymentID"].lower() not in taken]
+			for ref in entry.references:
+				target = targets.get((ref.reference_doctype, ref.reference_name))
+				amount = Decimal(str(flt(abs(ref.allocated_amount), 2)))
+				for payment in kept:
+					document = payment.get("Invoice") or payment.get("CreditNote") or {}
+					paid_target = target in (document.get("InvoiceID"), document.get("CreditNoteID"))
+					if paid_target and Decimal(str(payment.get("Amount"))) == amount:
+						links.save_link(
+							self.organisation,
+							doc.doctype,
+							doc.name,
+							payment_object(ref),
+							payment["PaymentID"],
+							"AUTHORISED",
+						)
+						kept.remove(payment)
+						break
 
-	def references_queued(self, doc) -> bool:
+	def references_queued(self, entries: list) -> bool:
 		return any(
 			outbox.is_queued(self.organisation, ref.reference_doctype, ref.reference_name)
-			for ref in doc.references
+			for entry in entries
+			for ref in entry.references
 		)
 
 	def adopt_payments_of(self, work: Work) -> None:
-		"""After an unanswered send of this Payment Entry: link what Xero kept."""
-		self.adopt_sent_payments(work.doc, self.payment_targets(work.doc))
+		"""After an unanswered send of this document's payments: link what Xero kept."""
+		entries = settling_entries(work.doc)
+		self.adopt_sent_payments(work.doc, entries, self.payment_targets(entries))
 
 	def delete_payments(self, rows: list[dict]):
 		for work in self.load(rows, removal=True):
@@ -187,7 +208,3 @@ class PaymentsOut(Outbound):
 						gone
 					)
 				self.finish(work, "Success", None, message)
-
-
-def payment_object(reference) -> str:
-	return f"Payment:{reference.get('reference_doctype')}:{reference.get('reference_name')}"
