@@ -10,6 +10,7 @@ import os
 import socket
 import uuid
 from collections import Counter
+from functools import partial
 
 import frappe
 from frappe import _
@@ -35,6 +36,11 @@ DRAIN_SECONDS, DRAIN_JOB_TIMEOUT = 240, 600
 BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS = 5, 3600
 # After this many failed attempts (about five hours of backoff) a row is parked for a person.
 MAX_ATTEMPTS = 12
+SEQUENCE = "xero_outbox_id_seq"
+# While a drain job waits for an organisation, commits that queue more work for it need not queue
+# another (a Redis flag, cheaper in a submit than rq's look-up); a drain clears it as it starts. A lost
+# job is not waited for longer than this: the scheduler's drain_all queues again after it.
+DRAIN_PENDING_SECONDS = 60
 
 
 def lock_seconds() -> int:
@@ -58,7 +64,6 @@ def enqueue(organisation: str, object_type: str, operation: str, doctype: str, n
 	key = work_key(organisation, object_type, operation, doctype, name)
 	stamp, user = now_datetime(), frappe.session.user
 	values = {
-		"name": frappe.db.get_next_sequence_val("Xero Outbox"),
 		"creation": stamp,
 		"modified": stamp,
 		"owner": user,
@@ -76,9 +81,10 @@ def enqueue(organisation: str, object_type: str, operation: str, doctype: str, n
 	}
 	# The worker maps the document as it is when sent, so one waiting row covers every change; a
 	# change to a parked document is new work, with a fresh count of attempts.
+	# The name from the DocType's own sequence (autoincrement), in the same statement.
 	frappe.db.sql(
-		f"""insert into `tabXero Outbox` ({", ".join(f"`{column}`" for column in values)})
-		values ({", ".join(f"%({column})s" for column in values)})
+		f"""insert into `tabXero Outbox` (`name`, {", ".join(f"`{column}`" for column in values)})
+		values (nextval(`{SEQUENCE}`), {", ".join(f"%({column})s" for column in values)})
 		on duplicate key update
 			attempts = if(status=%(parked)s, 0, attempts),
 			status = %(pending)s,
@@ -201,30 +207,48 @@ def withdraw_unsent(organisation: str, object_type: str, operation: str, doctype
 
 
 def schedule_drain(organisation: str, *, handover_from: bool | None = None) -> None:
-	"""Queue a drain after commit; one waits per organisation (its job id).
+	"""Queue a drain after commit; one waits per organisation.
 
-	A drain handing a long backlog over is itself running under that id, so its successor takes the
-	other of two ids (handover_from: whether the handing drain ran under the second one): either way a
-	drain is queued at most once, and the drain lock keeps the two from ever sending side by side."""
-	handed_over = False
-	if handover_from is None:
-		# One drain job per organisation per transaction: a submit often queues a party and its document.
-		queued = frappe.flags.setdefault("xero_drains_queued", set())
-		if organisation in queued:
-			return
-		if not queued:
-			frappe.db.after_commit.add(queued.clear)
-			frappe.db.after_rollback.add(queued.clear)
-		queued.add(organisation)
-	else:
-		handed_over = not handover_from
+	A drain handing a long backlog over is itself running under the drain's job id, so its successor
+	takes the other of two ids (handover_from: whether the handing drain ran under the second one):
+	either way a drain is queued at most once, and the drain lock keeps the two from ever sending side
+	by side."""
+	if handover_from is not None:
+		_enqueue_drain(organisation, handed_over=not handover_from, after_commit=True)
+		return
+	# One drain job per organisation per transaction: a submit often queues a party and its document.
+	queued = frappe.flags.setdefault("xero_drains_queued", set())
+	if organisation in queued:
+		return
+	if not queued:
+		frappe.db.after_commit.add(queued.clear)
+		frappe.db.after_rollback.add(queued.clear)
+	queued.add(organisation)
+	frappe.db.after_commit.add(partial(_queue_drain_unless_waiting, organisation))
+
+
+def _queue_drain_unless_waiting(organisation: str) -> None:
+	if frappe.cache.set(_drain_pending_key(organisation), 1, nx=True, ex=DRAIN_PENDING_SECONDS):
+		_enqueue_drain(organisation, handed_over=False, after_commit=False)
+
+
+def drain_started(organisation: str) -> None:
+	"""Work committed from now on needs a drain of its own."""
+	frappe.cache.delete(_drain_pending_key(organisation))
+
+
+def _drain_pending_key(organisation: str) -> str:
+	return f"{frappe.local.site}:xero_integration:drain-pending:{organisation}"
+
+
+def _enqueue_drain(organisation: str, *, handed_over: bool, after_commit: bool) -> None:
 	frappe.enqueue(
 		"xero_integration.sync.push.drain",
 		queue="short",
 		timeout=DRAIN_JOB_TIMEOUT,
 		organisation=organisation,
 		handed_over=handed_over,
-		enqueue_after_commit=True,
+		enqueue_after_commit=after_commit,
 		job_id=f"xero_integration:drain{':handover' if handed_over else ''}:{organisation}",
 		deduplicate=True,
 	)

@@ -38,6 +38,7 @@ def drain(organisation: str, max_batches: int | None = None, handed_over: bool =
 		return 0
 	if not connection.is_connected(organisation):
 		return 0
+	outbox.drain_started(organisation)
 	lock = outbox.DrainLock(organisation)
 	if not lock.acquire():
 		return 0  # another worker is draining this organisation; it will pick our rows up

@@ -45,22 +45,28 @@ class TestOutbox(PushTestCase):
 		self.assertFalse(frappe.db.exists("Xero Outbox", {"reference_name": invoice.name}))
 		self.assertFalse(frappe.db.exists("Sales Invoice", invoice.name))
 
-	def test_every_committed_submit_queues_a_drain_and_a_rolled_back_one_does_not_hold_it_back(self):
+	def test_a_commit_queues_one_drain_unless_one_waits_and_a_rollback_queues_none(self):
 		customer = make_customer("Drain Customer")
 		frappe.db.commit()
+		outbox.drain_started(self.tenant)  # no drain waits for this organisation
 		with patch.object(frappe, "enqueue") as enqueue:
-			make_sales_invoice(customer)  # queues the customer and the invoice: one drain
-			self.assertEqual(enqueue.call_count, 1)
+			make_sales_invoice(customer)  # queues the customer and the invoice: one drain, at commit
 			frappe.db.rollback()
+			self.assertEqual(enqueue.call_count, 0)  # rolled back: nothing to drain
 			make_sales_invoice(customer)
-			self.assertEqual(enqueue.call_count, 2)
+			self.assertEqual(enqueue.call_count, 0)  # not before the commit
 			frappe.db.commit()
+			self.assertEqual(enqueue.call_count, 1)
 			make_sales_invoice(customer)
-			self.assertEqual(enqueue.call_count, 3)
 			frappe.db.commit()
+			self.assertEqual(enqueue.call_count, 1)  # that drain still waits: it will send this one too
+			outbox.drain_started(self.tenant)
+			make_sales_invoice(customer)
+			frappe.db.commit()
+			self.assertEqual(enqueue.call_count, 2)  # the drain has started: this commit needs its own
 		drains = {call.kwargs["job_id"] for call in enqueue.call_args_list}
 		self.assertEqual(drains, {f"xero_integration:drain:{self.tenant}"})
-		self.assertTrue(all(call.kwargs["enqueue_after_commit"] for call in enqueue.call_args_list))
+		self.assertFalse(any(call.kwargs["enqueue_after_commit"] for call in enqueue.call_args_list))
 
 	def test_no_call_to_xero_inside_the_submit(self):
 		customer = make_customer("Quiet Customer")
