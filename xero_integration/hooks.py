@@ -43,6 +43,7 @@ doc_events = {
 	"Sales Invoice": _SUBMITTABLE_EVENTS,
 	"Purchase Invoice": _SUBMITTABLE_EVENTS,
 	"Payment Entry": _SUBMITTABLE_EVENTS,
+	"Journal Entry": _SUBMITTABLE_EVENTS,
 }
 
 scheduler_events = {

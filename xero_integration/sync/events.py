@@ -7,7 +7,7 @@ import frappe
 from frappe import _
 
 from xero_integration.core import parties
-from xero_integration.core.mapping.payment import paid_at_once
+from xero_integration.core.mapping.settlement import journal_rows, paid_at_once
 from xero_integration.core.objects import SEND_OF_REMOVAL
 from xero_integration.sync import connection, links, outbox
 
@@ -15,8 +15,11 @@ DIRECTION_FIELD = {
 	**{side.party: "sync_contacts" for side in parties.SIDES},
 	**{side.invoice: side.sync_setting for side in parties.SIDES},
 	"Payment Entry": "sync_payments",
+	"Journal Entry": "sync_payments",
 }
 PUSH_DIRECTIONS = ("Both", "ERPNext to Xero")
+# Documents that are only sent to Xero as the payments they make.
+SETTLING_DOCTYPES = ("Payment Entry", "Journal Entry")
 
 
 def pushes(doctype: str) -> bool:
@@ -71,8 +74,8 @@ def queue_document(doc, method=None):
 def queue_send(organisation: str, doc) -> tuple | None:
 	"""Queue a submitted document's send (and its party's, when the party is not in Xero yet); returns
 	the work queued for the document itself."""
-	if doc.doctype == "Payment Entry":
-		if not any(ref.reference_doctype in parties.INVOICE_DOCTYPES for ref in doc.references):
+	if doc.doctype in SETTLING_DOCTYPES:
+		if not settles_invoices(doc):
 			return None
 		work = ("Payment", "create")
 	else:
@@ -91,8 +94,11 @@ def queue_cancellation(doc, method=None):
 	organisation = organisation_to_push(doc)
 	if not organisation:
 		return
-	kinds = ["Payment"] if doc.doctype == "Payment Entry" else [xero_object(doc)]
-	if doc.doctype != "Payment Entry" and paid_at_once(doc):
+	if doc.doctype in SETTLING_DOCTYPES:
+		kinds = ["Payment"]
+	else:
+		kinds = [xero_object(doc)]
+	if doc.doctype not in SETTLING_DOCTYPES and paid_at_once(doc):
 		kinds.append("Payment")  # the payments it carries go before it (stages) so that it can be voided
 	for kind in kinds:
 		removal = removal_of(kind)
@@ -131,6 +137,12 @@ def queue_now(doctype: str, name: str) -> list[int]:
 		frappe.throw(_("Only submitted documents of a Company linked to a Xero organisation can be sent."))
 	work = queue_send(organisation, doc)
 	return [outbox.waiting_row(organisation, *work, doctype, name)] if work else []
+
+
+def settles_invoices(doc) -> bool:
+	if doc.doctype == "Journal Entry":
+		return bool(journal_rows(doc))
+	return any(ref.reference_doctype in parties.INVOICE_DOCTYPES for ref in doc.references)
 
 
 def removal_of(kind: str) -> tuple[str, str]:

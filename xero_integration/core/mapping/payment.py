@@ -120,66 +120,6 @@ def payment_object(reference: Mapping) -> str:
 	)
 
 
-def paid_at_once(invoice: Mapping) -> list[dict]:
-	"""The payments an invoice carries itself, as Payment Entry-like dicts that payment_payloads maps, each
-	settling the invoice: a POS Sales Invoice's, one per mode of payment (the change given back taken off
-	the change account's, as ERPNext books it), or a Purchase Invoice marked paid, from its cash or bank
-	account. An invoice paid later has none."""
-	doctype, name = invoice.get("doctype"), invoice.get("name")
-	common = {
-		"name": name,
-		"posting_date": invoice.get("posting_date"),
-		"reference_no": name,
-		"party_account_currency": invoice.get("currency"),
-		"unallocated_amount": 0,
-	}
-	if doctype == PURCHASE and invoice.get("is_paid") and to_decimal(invoice.get("paid_amount")):
-		return [
-			{
-				**common,
-				"payment_type": PAY,
-				"paid_from": invoice.get("cash_bank_account"),
-				"target_exchange_rate": invoice.get("conversion_rate"),
-				"references": [
-					{
-						"reference_doctype": doctype,
-						"reference_name": name,
-						"allocated_amount": invoice.get("paid_amount"),
-					}
-				],
-			}
-		]
-	if doctype != SALES or not invoice.get("is_pos"):
-		return []
-	rows = [row for row in invoice.get("payments") or [] if to_decimal(row.get("amount"))]
-	change = to_decimal(invoice.get("change_amount"))
-	# The change is cash given back: off the last payment into the change account (else the last one).
-	change_row = next(
-		(r for r in reversed(rows) if r.get("account") == invoice.get("account_for_change_amount")), None
-	)
-	entries = []
-	for row in rows:
-		amount = to_decimal(row.get("amount")) - (change if row is (change_row or rows[-1]) else ZERO)
-		if amount <= ZERO:
-			continue
-		reference = {
-			"reference_doctype": doctype,
-			"reference_name": name,
-			"allocated_amount": amount,
-			"payment_object": f"Payment:{doctype}:{name}:{row.get('name')}",
-		}
-		entries.append(
-			{
-				**common,
-				"payment_type": RECEIVE,
-				"paid_to": row.get("account"),
-				"source_exchange_rate": invoice.get("conversion_rate"),
-				"references": [reference],
-			}
-		)
-	return entries
-
-
 @dataclass
 class PulledPayment:
 	"""A Xero Payment as an ERPNext Payment Entry allocated to its one invoice or credit note.

@@ -3,12 +3,7 @@ from decimal import Decimal
 import pytest
 
 from xero_integration.core.mapping.context import MappingError
-from xero_integration.core.mapping.payment import (
-	paid_at_once,
-	payment_object,
-	payment_payloads,
-	payment_to_erpnext,
-)
+from xero_integration.core.mapping.payment import payment_payloads, payment_to_erpnext
 from xero_integration.core.mapping.test_invoice import CTX
 
 D = Decimal
@@ -166,70 +161,3 @@ def test_xero_payment_with_unmapped_bank_is_an_error():
 	}
 	with pytest.raises(MappingError, match="'091'"):
 		payment_to_erpnext(payment, PAY_CTX, reverse_accounts={})
-
-
-def pos_invoice(**extra):
-	invoice = {
-		"doctype": "Sales Invoice",
-		"name": "SINV-POS-1",
-		"posting_date": "2024-06-03",
-		"currency": "NZD",
-		"conversion_rate": 1.0,
-		"debit_to": "Debtors - TC",
-		"is_pos": 1,
-		"grand_total": 115.0,
-		"change_amount": 5.0,
-		"account_for_change_amount": "Cash - TC",
-		"payments": [
-			{"name": "row-card", "mode_of_payment": "Card", "account": "Bank - TC", "amount": 80.0},
-			{"name": "row-cash", "mode_of_payment": "Cash", "account": "Cash - TC", "amount": 40.0},
-		],
-	}
-	return invoice | extra
-
-
-def test_a_pos_invoice_is_paid_in_xero_once_per_mode_of_payment_less_the_change():
-	ctx = type(CTX)(**{**CTX.__dict__, "account_codes": ACCOUNTS | {"Cash - TC": "091"}})
-	entries = paid_at_once(pos_invoice())
-	payloads = [
-		payment_payloads(entry, ctx, xero_ids={("Sales Invoice", "SINV-POS-1"): "inv-pos"})
-		for entry in entries
-	]
-	assert [(p[0]["Account"]["Code"], p[0]["Amount"]) for p in payloads] == [
-		("090", D("80.00")),
-		("091", D("35.00")),
-	]
-	assert all(
-		p[0]["Invoice"] == {"InvoiceID": "inv-pos"} and p[0]["Reference"] == "SINV-POS-1" for p in payloads
-	)
-	# Each payment is its own Xero record of the invoice: they are told apart by the payment row.
-	assert [payment_object(entry["references"][0]) for entry in entries] == [
-		"Payment:Sales Invoice:SINV-POS-1:row-card",
-		"Payment:Sales Invoice:SINV-POS-1:row-cash",
-	]
-
-
-def test_a_paid_purchase_invoice_is_paid_from_its_cash_or_bank_account():
-	bill = {
-		"doctype": "Purchase Invoice",
-		"name": "PINV-1",
-		"posting_date": "2024-06-04",
-		"currency": "NZD",
-		"conversion_rate": 1.0,
-		"credit_to": "Creditors - TC",
-		"is_paid": 1,
-		"paid_amount": 60.0,
-		"cash_bank_account": "Bank - TC",
-	}
-	(entry,) = paid_at_once(bill)
-	(payload,) = payment_payloads(entry, PAY_CTX, xero_ids={("Purchase Invoice", "PINV-1"): "bill-1"})
-	assert (payload["Invoice"], payload["Account"], payload["Amount"]) == (
-		{"InvoiceID": "bill-1"},
-		{"Code": "090"},
-		D("60.00"),
-	)
-
-
-def test_an_invoice_not_paid_at_once_carries_no_payment():
-	assert paid_at_once(pos_invoice(is_pos=0)) == []
-	assert paid_at_once({"doctype": "Purchase Invoice", "name": "PINV-2", "is_paid": 0}) == []

@@ -1,6 +1,8 @@
 """What settles an invoice, to Xero Payments: a Payment Entry (one payment per invoice or return it
-settles), and an invoice paid at once (a POS Sales Invoice, one payment per mode of payment; a Purchase
-Invoice marked paid). Deleted in Xero when the document is cancelled (Xero payments can't be edited)."""
+settles, its deductions from their own accounts), an invoice paid at once (a POS Sales Invoice, one
+payment per mode of payment; a Purchase Invoice marked paid), a Journal Entry against invoices (a
+write-off, from its other account). Deleted in Xero when the document is cancelled (Xero payments can't
+be edited)."""
 
 from decimal import Decimal
 from typing import ClassVar
@@ -13,19 +15,19 @@ from xero_integration.core import parties
 from xero_integration.core.errors import XeroNotFound, XeroValidationError
 from xero_integration.core.mapping import content_hash
 from xero_integration.core.mapping.context import MappingError
-from xero_integration.core.mapping.payment import paid_at_once, payment_object, payment_payloads
+from xero_integration.core.mapping.payment import payment_object, payment_payloads
+from xero_integration.core.mapping.settlement import settlements
 from xero_integration.core.where import equals
 from xero_integration.sync import events, links, outbox
 from xero_integration.sync.outbound.base import Outbound, Work
 
 
 def settling_entries(doc) -> list:
-	"""The Payment Entry itself, or the payments an invoice carries (as entries of the same shape)."""
-	if doc.doctype == "Payment Entry":
-		return [doc]
+	"""What a document settles invoices with (core/mapping/settlement.py), one Xero payment per
+	reference of each entry."""
 	return [
 		frappe._dict(entry, references=[frappe._dict(ref) for ref in entry["references"]])
-		for entry in paid_at_once(doc)
+		for entry in settlements(doc)
 	]
 
 

@@ -1,0 +1,217 @@
+"""What settles an invoice in ERPNext, as the entries Xero payments are made from. Frappe-free.
+
+A Payment Entry settles invoices from its bank account, and what its deductions (write-off, discount,
+bank charges) take off them from each deduction's account. A POS Sales Invoice or a Purchase Invoice
+marked paid settles itself. A Journal Entry settles invoices from its other account (a write-off, a
+bad debt, a payment booked by journal). Each entry has the shape of a Payment Entry that
+payment.payment_payloads maps: payment_type, the paid_to (receive) or paid_from (pay) account, the
+party account's currency and rate, and the references it allocates to. Xero takes a payment from a bank
+account or an account with payments enabled; it refuses others, and the document waits with Xero's
+words for a person (enable payments to that account in Xero, or map it to one that has them).
+"""
+
+from collections.abc import Mapping
+
+from xero_integration.core.mapping.context import MappingError
+from xero_integration.core.mapping.invoice import PURCHASE, SALES
+from xero_integration.core.mapping.payment import INVOICE_DIRECTION, PAY, RECEIVE
+from xero_integration.core.money import ZERO, money, to_decimal
+
+
+def settlements(doc: Mapping) -> list[dict]:
+	"""The entries a document settles invoices with (none for an invoice paid later)."""
+	if doc.get("doctype") == "Payment Entry":
+		return payment_entry_settlements(doc)
+	if doc.get("doctype") == "Journal Entry":
+		return journal_settlements(doc)
+	return paid_at_once(doc)
+
+
+def payment_entry_settlements(pe: Mapping) -> list[dict]:
+	"""The entry itself; with deductions, its bank part (what reached the bank) and one part per
+	deduction account, each allocated from the last reference back."""
+	deductions = [row for row in pe.get("deductions") or [] if to_decimal(row.get("amount"))]
+	if not deductions:
+		return [pe]
+	rate = to_decimal(
+		pe.get("source_exchange_rate" if pe.get("payment_type") == RECEIVE else "target_exchange_rate")
+	)
+	if rate not in (ZERO, to_decimal(1)):
+		raise MappingError(
+			[
+				f"Payment Entry {pe.get('name')} is in a foreign currency and has deductions: the app sends "
+				"deductions in the company's currency only. Record the deduction in Xero by hand."
+			]
+		)
+	references = [dict(ref) for ref in pe.get("references") or [] if to_decimal(ref.get("allocated_amount"))]
+	parts = []
+	for deduction in deductions:
+		taken = _take_from_last(references, money(deduction["amount"]))
+		parts.append(
+			{
+				**pe,
+				_account_field(pe): deduction.get("account"),
+				"references": [
+					{
+						**ref,
+						"payment_object": f"Payment:{ref['reference_doctype']}:{ref['reference_name']}:{deduction.get('name')}",
+					}
+					for ref in taken
+				],
+			}
+		)
+	bank = {**pe, "references": [ref for ref in references if to_decimal(ref.get("allocated_amount"))]}
+	return [bank, *parts]
+
+
+def _take_from_last(references: list[dict], amount) -> list[dict]:
+	"""Take `amount` off the references' allocations, the last first; returns what was taken, as
+	references of their own."""
+	taken = []
+	for ref in reversed(references):
+		if amount <= ZERO:
+			break
+		share = min(money(ref["allocated_amount"]), amount)
+		ref["allocated_amount"] = money(ref["allocated_amount"]) - share
+		amount -= share
+		taken.insert(0, {**ref, "allocated_amount": share})
+	return taken
+
+
+def _account_field(entry: Mapping) -> str:
+	return "paid_to" if entry.get("payment_type") == RECEIVE else "paid_from"
+
+
+def journal_settlements(je: Mapping) -> list[dict]:
+	"""The invoices a Journal Entry settles: each party row against an invoice, paid from the entry's
+	one other account (a write-off, a bad debt, a bank). Several other accounts, or none (a contra
+	between a customer and a supplier), Xero can't take as a payment: the entry waits, saying so."""
+	rows = journal_rows(je)
+	if not rows:
+		return []
+	others = {row.get("account") for row in je.get("accounts") or [] if not row.get("party")}
+	if len(others) != 1:
+		raise MappingError(
+			[
+				f"Journal Entry {je.get('name')} settles invoices against "
+				+ (
+					f"several accounts ({', '.join(sorted(filter(None, others)))})"
+					if others
+					else "other parties (a contra)"
+				)
+				+ ": Xero pays an invoice from one account. Record it in Xero by hand, or as one journal per "
+				"account (a contra through a clearing account with payments enabled)."
+			]
+		)
+	(account,) = others
+	entries = []
+	for row in rows:
+		doctype = row["reference_type"]
+		# What the row takes off the invoice's outstanding: a credit to a customer, a debit to a supplier.
+		amount = to_decimal(row.get("credit_in_account_currency")) - to_decimal(
+			row.get("debit_in_account_currency")
+		)
+		if doctype == PURCHASE:
+			amount = -amount
+		if amount <= ZERO:
+			raise MappingError(
+				[
+					f"Journal Entry {je.get('name')} adds to {doctype} {row['reference_name']}'s outstanding "
+					"instead of settling it: Xero has no payment for that. Record it in Xero by hand."
+				]
+			)
+		payment_type = INVOICE_DIRECTION[doctype]
+		entries.append(
+			{
+				"name": je.get("name"),
+				"payment_type": payment_type,
+				"posting_date": je.get("posting_date"),
+				"reference_no": je.get("cheque_no") or je.get("name"),
+				"party_account_currency": row.get("account_currency"),
+				_rate_field(payment_type): row.get("exchange_rate"),
+				_account_field({"payment_type": payment_type}): account,
+				"unallocated_amount": 0,
+				"references": [
+					{
+						"reference_doctype": doctype,
+						"reference_name": row["reference_name"],
+						"allocated_amount": amount,
+						"payment_object": f"Payment:{doctype}:{row['reference_name']}:{row.get('name')}",
+					}
+				],
+			}
+		)
+	return entries
+
+
+def journal_rows(je: Mapping) -> list:
+	"""The rows of a Journal Entry that settle an invoice."""
+	return [
+		row
+		for row in je.get("accounts") or []
+		if row.get("reference_type") in INVOICE_DIRECTION and row.get("reference_name") and row.get("party")
+	]
+
+
+def _rate_field(payment_type: str) -> str:
+	return "source_exchange_rate" if payment_type == RECEIVE else "target_exchange_rate"
+
+
+def paid_at_once(invoice: Mapping) -> list[dict]:
+	"""The payments an invoice carries itself, as Payment Entry-like dicts that payment_payloads maps, each
+	settling the invoice: a POS Sales Invoice's, one per mode of payment (the change given back taken off
+	the change account's, as ERPNext books it), or a Purchase Invoice marked paid, from its cash or bank
+	account. An invoice paid later has none."""
+	doctype, name = invoice.get("doctype"), invoice.get("name")
+	common = {
+		"name": name,
+		"posting_date": invoice.get("posting_date"),
+		"reference_no": name,
+		"party_account_currency": invoice.get("currency"),
+		"unallocated_amount": 0,
+	}
+	if doctype == PURCHASE and invoice.get("is_paid") and to_decimal(invoice.get("paid_amount")):
+		return [
+			{
+				**common,
+				"payment_type": PAY,
+				"paid_from": invoice.get("cash_bank_account"),
+				"target_exchange_rate": invoice.get("conversion_rate"),
+				"references": [
+					{
+						"reference_doctype": doctype,
+						"reference_name": name,
+						"allocated_amount": invoice.get("paid_amount"),
+					}
+				],
+			}
+		]
+	if doctype != SALES or not invoice.get("is_pos"):
+		return []
+	rows = [row for row in invoice.get("payments") or [] if to_decimal(row.get("amount"))]
+	change = to_decimal(invoice.get("change_amount"))
+	# The change is cash given back: off the last payment into the change account (else the last one).
+	change_row = next(
+		(r for r in reversed(rows) if r.get("account") == invoice.get("account_for_change_amount")), None
+	)
+	entries = []
+	for row in rows:
+		amount = to_decimal(row.get("amount")) - (change if row is (change_row or rows[-1]) else ZERO)
+		if amount <= ZERO:
+			continue
+		reference = {
+			"reference_doctype": doctype,
+			"reference_name": name,
+			"allocated_amount": amount,
+			"payment_object": f"Payment:{doctype}:{name}:{row.get('name')}",
+		}
+		entries.append(
+			{
+				**common,
+				"payment_type": RECEIVE,
+				"paid_to": row.get("account"),
+				"source_exchange_rate": invoice.get("conversion_rate"),
+				"references": [reference],
+			}
+		)
+	return entries
