@@ -144,8 +144,14 @@ def journal_settlements(je: Mapping) -> list[dict]:
 	return entries
 
 
+# ERPNext's own currency entries: Xero computes its own gains and losses, so these stay ERPNext's.
+CURRENCY_JOURNALS = ("Exchange Gain Or Loss", "Exchange Rate Revaluation")
+
+
 def journal_rows(je: Mapping) -> list:
-	"""The rows of a Journal Entry that settle an invoice."""
+	"""The rows of a Journal Entry that settle an invoice (none in ERPNext's currency journals)."""
+	if je.get("voucher_type") in CURRENCY_JOURNALS:
+		return []
 	return [
 		row
 		for row in je.get("accounts") or []

@@ -78,6 +78,28 @@ def test_a_journal_writing_off_an_invoice_pays_it_from_the_write_off_account():
 	assert sent(journal_settlements(je)) == [("inv-1", "420", D("200.00"))]
 
 
+def test_erpnexts_exchange_gain_or_loss_journal_settles_nothing_in_xero():
+	je = {
+		"doctype": "Journal Entry",
+		"name": "JV-3",
+		"voucher_type": "Exchange Gain Or Loss",
+		"accounts": [
+			{"name": "r1", "account": "Exchange Gain/Loss - TC", "credit_in_account_currency": 3.0},
+			{
+				"name": "r2",
+				"account": "Debtors - TC",
+				"party_type": "Customer",
+				"party": "Acme",
+				"debit_in_account_currency": 0,
+				"credit_in_account_currency": 0,
+				"reference_type": "Sales Invoice",
+				"reference_name": "SINV-1",
+			},
+		],
+	}
+	assert journal_settlements(je) == []
+
+
 def test_a_contra_between_a_customer_and_a_supplier_waits_with_a_reason():
 	party = {"party_type": "Customer", "party": "Acme", "account_currency": "NZD", "exchange_rate": 1.0}
 	je = {
