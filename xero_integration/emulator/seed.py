@@ -12,6 +12,8 @@ ACCOUNTS = (
 	("310", "Cost of Goods Sold", "DIRECTCOSTS", "INPUT2", "EXPENSE", None, False),
 	("400", "Advertising", "EXPENSE", "INPUT2", "EXPENSE", None, False),
 	("404", "Bank Fees", "EXPENSE", "NONE", "EXPENSE", None, False),
+	# Payments enabled: where a write-off is booked as a payment of the invoice.
+	("415", "Bad Debts", "EXPENSE", "INPUT2", "EXPENSE", None, True),
 	("429", "General Expenses", "EXPENSE", "INPUT2", "EXPENSE", None, False),
 	("477", "Wages and Salaries", "EXPENSE", "NONE", "EXPENSE", None, False),
 	("610", "Accounts Receivable", "CURRENT", "NONE", "ASSET", "DEBTORS", False),

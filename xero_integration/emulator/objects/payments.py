@@ -57,8 +57,10 @@ def _save_one(org: Organisation, data: dict) -> dict:
 	if account is None:
 		raise ElementError("Account could not be found")
 	if account["Type"] != "BANK" and not account["EnablePaymentsToAccount"]:
+		# Xero's own words for this were found nowhere we could look (its documentation states the rule, not
+		# the message); these name the account and both ways to make it acceptable. An approximation.
 		raise ElementError(
-			f"Payments can only be made to BANK accounts or accounts with payments enabled ({account['Code']})"
+			f"Account code '{account['Code']}' is not a bank account and payments to it are not enabled."
 		)
 	if document["Status"] != "AUTHORISED":
 		raise ElementError(NOT_AUTHORISED_FOR_PAYMENT)
