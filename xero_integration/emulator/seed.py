@@ -23,6 +23,10 @@ ACCOUNTS = (
 	("880", "Owner A Drawings", "EQUITY", "NONE", "EQUITY", None, False),
 	("970", "Owner A Funds Introduced", "EQUITY", "NONE", "EQUITY", None, True),
 )
+# Besides these, one bank account per foreign currency enabled when the organisation is created, coded
+# from 092 on in the order of its currencies ("Business USD Account"): bank transactions are in their bank
+# account's currency.
+FIRST_FOREIGN_BANK_CODE = 92
 
 # TaxType, Name, rate (percent), ReportTaxType
 TAX_RATES = (

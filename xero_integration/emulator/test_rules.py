@@ -348,3 +348,37 @@ def test_payments_go_to_bank_accounts_or_accounts_with_payments_enabled(xero, te
 	assert (written_off.account.code, written_off.payment_type) == ("415", "ACCRECPAYMENT")
 	pay_from("091", Decimal("100.00"))  # a bank account without the flag
 	assert xero.accounting.get_invoice(tenant_id, invoice.invoice_id).invoices[0].status == "PAID"
+
+
+def test_deleting_a_credit_note_allocation_reopens_the_invoice(xero, tenant_id):
+	contact_id = new_contact(xero, tenant_id).contact_id
+	invoice = create_invoice(xero, tenant_id, sales_invoice(contact_id, amount="20.00"))
+	credit = CreditNote(
+		type="ACCRECCREDIT",
+		contact=Contact(contact_id=contact_id),
+		status="AUTHORISED",
+		line_items=[
+			LineItem(description="Refund", quantity=1, unit_amount=Decimal("20"), account_code="200")
+		],
+	)
+	credit_note = xero.accounting.create_credit_notes(
+		tenant_id, CreditNotes(credit_notes=[credit])
+	).credit_notes[0]
+	allocation = Allocation(
+		invoice=Invoice(invoice_id=invoice.invoice_id), amount=Decimal("23.00"), date=date.today()
+	)
+	made = xero.accounting.create_credit_note_allocation(
+		tenant_id, credit_note.credit_note_id, Allocations(allocations=[allocation])
+	).allocations[0]
+	removed = xero.accounting.delete_credit_note_allocations(
+		tenant_id, credit_note.credit_note_id, made.allocation_id
+	)
+	assert removed.is_deleted is True
+	reopened = xero.accounting.get_invoice(tenant_id, invoice.invoice_id).invoices[0]
+	assert (reopened.status, reopened.amount_due, reopened.credit_notes) == (
+		"AUTHORISED",
+		Decimal("23.00"),
+		[],
+	)
+	after = xero.accounting.get_credit_note(tenant_id, credit_note.credit_note_id).credit_notes[0]
+	assert (after.status, after.remaining_credit, after.allocations) == ("AUTHORISED", Decimal("23.00"), [])
