@@ -12,6 +12,8 @@ ACCOUNTS = (
 	("310", "Cost of Goods Sold", "DIRECTCOSTS", "INPUT2", "EXPENSE", None, False),
 	("400", "Advertising", "EXPENSE", "INPUT2", "EXPENSE", None, False),
 	("404", "Bank Fees", "EXPENSE", "NONE", "EXPENSE", None, False),
+	# Payments enabled: where a write-off is booked as a payment of the invoice.
+	("415", "Bad Debts", "EXPENSE", "INPUT2", "EXPENSE", None, True),
 	("429", "General Expenses", "EXPENSE", "INPUT2", "EXPENSE", None, False),
 	("477", "Wages and Salaries", "EXPENSE", "NONE", "EXPENSE", None, False),
 	("610", "Accounts Receivable", "CURRENT", "NONE", "ASSET", "DEBTORS", False),
@@ -21,6 +23,10 @@ ACCOUNTS = (
 	("880", "Owner A Drawings", "EQUITY", "NONE", "EQUITY", None, False),
 	("970", "Owner A Funds Introduced", "EQUITY", "NONE", "EQUITY", None, True),
 )
+# Besides these, one bank account per foreign currency enabled when the organisation is created, coded
+# from 092 on in the order of its currencies ("Business USD Account"): bank transactions are in their bank
+# account's currency.
+FIRST_FOREIGN_BANK_CODE = 92
 
 # TaxType, Name, rate (percent), ReportTaxType
 TAX_RATES = (

@@ -327,3 +327,58 @@ def test_status_change_keeps_four_decimal_lines_intact(xero, emulator, tenant_id
 	assert (approved.status, approved.total) == ("AUTHORISED", Decimal("4.26"))
 	stored = emulator.org(tenant_id).invoices[draft.invoice_id]["LineItems"][0]
 	assert stored["UnitAmount"] == Decimal("1.2345")
+
+
+def test_payments_go_to_bank_accounts_or_accounts_with_payments_enabled(xero, tenant_id):
+	"""A write-off booked as a payment from Bad Debts (415, payments enabled); Advertising (400) has none."""
+	invoice = create_invoice(xero, tenant_id, sales_invoice(new_contact(xero, tenant_id).contact_id))
+
+	def pay_from(code, amount):
+		payment = Payment(
+			invoice=Invoice(invoice_id=invoice.invoice_id), account=Account(code=code), amount=amount
+		)
+		return xero.accounting.create_payment(tenant_id, payment).payments[0]
+
+	with pytest.raises(AccountingBadRequestException) as refused:
+		pay_from("400", Decimal("15.00"))
+	assert validation_messages(refused.value) == [
+		"Account code '400' is not a bank account and payments to it are not enabled."
+	]
+	written_off = pay_from("415", Decimal("15.00"))
+	assert (written_off.account.code, written_off.payment_type) == ("415", "ACCRECPAYMENT")
+	pay_from("091", Decimal("100.00"))  # a bank account without the flag
+	assert xero.accounting.get_invoice(tenant_id, invoice.invoice_id).invoices[0].status == "PAID"
+
+
+def test_deleting_a_credit_note_allocation_reopens_the_invoice(xero, tenant_id):
+	contact_id = new_contact(xero, tenant_id).contact_id
+	invoice = create_invoice(xero, tenant_id, sales_invoice(contact_id, amount="20.00"))
+	credit = CreditNote(
+		type="ACCRECCREDIT",
+		contact=Contact(contact_id=contact_id),
+		status="AUTHORISED",
+		line_items=[
+			LineItem(description="Refund", quantity=1, unit_amount=Decimal("20"), account_code="200")
+		],
+	)
+	credit_note = xero.accounting.create_credit_notes(
+		tenant_id, CreditNotes(credit_notes=[credit])
+	).credit_notes[0]
+	allocation = Allocation(
+		invoice=Invoice(invoice_id=invoice.invoice_id), amount=Decimal("23.00"), date=date.today()
+	)
+	made = xero.accounting.create_credit_note_allocation(
+		tenant_id, credit_note.credit_note_id, Allocations(allocations=[allocation])
+	).allocations[0]
+	removed = xero.accounting.delete_credit_note_allocations(
+		tenant_id, credit_note.credit_note_id, made.allocation_id
+	)
+	assert removed.is_deleted is True
+	reopened = xero.accounting.get_invoice(tenant_id, invoice.invoice_id).invoices[0]
+	assert (reopened.status, reopened.amount_due, reopened.credit_notes) == (
+		"AUTHORISED",
+		Decimal("23.00"),
+		[],
+	)
+	after = xero.accounting.get_credit_note(tenant_id, credit_note.credit_note_id).credit_notes[0]
+	assert (after.status, after.remaining_credit, after.allocations) == ("AUTHORISED", Decimal("23.00"), [])

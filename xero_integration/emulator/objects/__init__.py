@@ -1,7 +1,7 @@
 """The Xero objects the emulator knows: one module per family, each with its state rules (Xero's
 validation) and its endpoints, registered here. See README.md, "Adding a Xero object"."""
 
-from . import contacts, documents, items, payments, settings
+from . import bank_transactions, contacts, documents, items, payments, prepayments, settings
 from .endpoints import ApiError, Route
 
 FAMILIES = (
@@ -10,6 +10,8 @@ FAMILIES = (
 	documents.FAMILY,
 	payments.FAMILY,
 	items.FAMILY,
+	prepayments.FAMILY,
+	bank_transactions.FAMILY,
 )
 ROUTES = tuple(route for family in FAMILIES for route in family.routes)
 ANNOUNCED = tuple(source for family in FAMILIES for source in family.announces)

@@ -133,6 +133,17 @@ def of_document(org: Organisation, ref) -> dict:
 	return contact
 
 
+def reference(contact: dict) -> dict:
+	"""The contact as a document shows it."""
+	return {
+		"ContactID": contact["ContactID"],
+		"Name": contact["Name"],
+		**({"ContactNumber": contact["ContactNumber"]} if contact.get("ContactNumber") else {}),
+		"ContactStatus": contact["ContactStatus"],
+		"HasValidationErrors": False,
+	}
+
+
 # --- endpoints -------------------------------------------------------------------------------------------
 
 

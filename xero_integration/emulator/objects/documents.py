@@ -1,8 +1,11 @@
-"""Invoices and credit notes (one set of rules for both kinds) and credit-note allocations.
+"""Invoices and credit notes (one set of rules for both kinds), and the allocations to invoices of what
+holds credit: credit notes here, prepayments and overpayments (prepayments.py).
 
 Status transitions (DELETED only from DRAFT/SUBMITTED, VOIDED only from AUTHORISED), nothing edits a
 document with payments or allocations, a unique ACCREC InvoiceNumber, numbers given to sales documents,
-PAID when nothing is outstanding. Lines, totals and currency: lines.py.
+PAID when nothing is outstanding; allocations between AUTHORISED documents of one contact and of matching
+sides, within the remaining credit and the amount due, and their removal. Lines, totals and currency:
+lines.py.
 """
 
 import copy
@@ -18,7 +21,9 @@ from .endpoints import (
 	ApiCall,
 	ApiError,
 	Family,
+	Handler,
 	Route,
+	bad_request,
 	batch_answer,
 	envelope,
 	page_of,
@@ -52,6 +57,8 @@ COMPUTED_DOCUMENT_KEYS = {
 	"RemainingCredit",
 	"Payments",
 	"CreditNotes",
+	"Prepayments",
+	"Overpayments",
 	"Allocations",
 	"UpdatedDateUTC",
 	"HasErrors",
@@ -68,21 +75,21 @@ COMPUTED_DOCUMENT_KEYS = {
 
 @dataclass(frozen=True)
 class DocumentKind:
-	"""What differs between invoices and credit notes; the rules are shared."""
+	"""What differs between the documents payments and allocations settle: invoices and credit notes here,
+	prepayments and overpayments in prepayments.py. The rules are shared."""
 
 	collection: str
 	id_key: str
-	number_key: str
+	number_key: str | None  # None: Xero numbers none of this kind
 	label: str
 	reference_key: str  # how a payment or an allocation names one: {"Invoice": {...}}
 	types: tuple[str, str]  # (sales type, purchase type)
-	number_prefix: str
+	number_prefix: str | None
 	outstanding_key: str  # what payments and allocations reduce
-	announced: EventSource
-
-	@property
-	def resource(self) -> str:
-		return self.announced.resource
+	# Its path below /api.xro/2.0; also the key of an invoice's list of those allocated to it.
+	resource: str
+	announced: EventSource | None = None  # Xero sends webhook events for it
+	paid_key: str | None = "AmountPaid"  # where Xero sums the payments of one (if it does)
 
 
 INVOICE = DocumentKind(
@@ -94,6 +101,7 @@ INVOICE = DocumentKind(
 	("ACCREC", "ACCPAY"),
 	"INV-",
 	"AmountDue",
+	"Invoices",
 	EventSource("InvoiceID", "INVOICE", "Invoices"),
 )
 CREDIT_NOTE = DocumentKind(
@@ -105,6 +113,7 @@ CREDIT_NOTE = DocumentKind(
 	("ACCRECCREDIT", "ACCPAYCREDIT"),
 	"CN-",
 	"RemainingCredit",
+	"CreditNotes",
 	EventSource("CreditNoteID", "CREDITNOTE", "CreditNotes"),
 )
 KINDS = (INVOICE, CREDIT_NOTE)
@@ -114,7 +123,9 @@ def save(org: Organisation, kind: DocumentKind, elements, *, create_only: bool, 
 	return save_each(elements, lambda element: _save_one(org, kind, element, create_only, unitdp))
 
 
-def find(org: Organisation, kind: DocumentKind, id_or_number: str) -> dict | None:
+def find(org: Organisation, kind: DocumentKind, id_or_number: str | None) -> dict | None:
+	if not id_or_number:
+		return None
 	documents = getattr(org, kind.collection)
 	found = documents.get(str(id_or_number).lower())
 	if found is None:
@@ -122,7 +133,7 @@ def find(org: Organisation, kind: DocumentKind, id_or_number: str) -> dict | Non
 			(
 				d
 				for d in documents.values()
-				if d.get(kind.number_key) == id_or_number and d["Status"] != "DELETED"
+				if kind.number_key and d.get(kind.number_key) == id_or_number and d["Status"] != "DELETED"
 			),
 			None,
 		)
@@ -152,15 +163,8 @@ def _save_one(org: Organisation, kind: DocumentKind, data: dict, create_only: bo
 		raise ElementError(f"{kind.label} Type must be one of {', '.join(kind.types)}")
 	sales = document["Type"] == kind.types[0]
 	if not existing or "Contact" in data:
-		contact = contacts.of_document(org, data.get("Contact"))
-		document["Contact"] = {
-			"ContactID": contact["ContactID"],
-			"Name": contact["Name"],
-			**({"ContactNumber": contact["ContactNumber"]} if contact.get("ContactNumber") else {}),
-			"ContactStatus": contact["ContactStatus"],
-			"HasValidationErrors": False,
-		}
-	_set_dates(org, document)
+		document["Contact"] = contacts.reference(contacts.of_document(org, data.get("Contact")))
+	set_dates(org, document)
 	_set_number(org, kind, document, sales)
 	lines.set_currency(org, document)
 	# Lines kept from before were stored at their own precision; re-checking them at 2 dp would break them.
@@ -190,7 +194,11 @@ def _new_document(org: Organisation, kind: DocumentKind) -> dict:
 		"SentToContact": False,
 		"Payments": [],
 		"AmountPaid": ZERO,
-		**({"AmountCredited": ZERO, "CreditNotes": []} if kind is INVOICE else {"Allocations": []}),
+		**(
+			{"AmountCredited": ZERO, "CreditNotes": [], "Prepayments": [], "Overpayments": []}
+			if kind is INVOICE
+			else {"Allocations": []}
+		),
 	}
 
 
@@ -212,7 +220,8 @@ def _close(org: Organisation, kind: DocumentKind, document: dict, status: str) -
 	return copy.deepcopy(document)
 
 
-def _set_dates(org: Organisation, document: dict) -> None:
+def set_dates(org: Organisation, document: dict) -> None:
+	"""Date (today if omitted) and DueDate, with their DateStrings."""
 	for key in ("Date", "DueDate"):
 		value = document.get(key)
 		if value is None and key == "Date":
@@ -248,94 +257,170 @@ def summary(kind: DocumentKind, document: dict) -> dict:
 	return {
 		"Type": document["Type"],
 		kind.id_key: document[kind.id_key],
-		kind.number_key: document[kind.number_key],
+		**({kind.number_key: document[kind.number_key]} if kind.number_key in document else {}),
 		"Contact": {"ContactID": document["Contact"]["ContactID"], "Name": document["Contact"]["Name"]},
 		"CurrencyCode": document["CurrencyCode"],
 	}
 
 
+def day_of(org: Organisation, data: dict) -> date:
+	"""The Date of a payment or an allocation; today if omitted."""
+	try:
+		return parse_date(data["Date"]) if data.get("Date") else org.today()
+	except ValueError:
+		raise ElementError(f"The Date '{data['Date']}' is not a valid date.")
+
+
 def settle(org: Organisation, kind: DocumentKind, document: dict, day: date) -> None:
-	"""PAID when nothing is outstanding; back to AUTHORISED when a payment is removed."""
+	"""PAID when nothing is outstanding; back to AUTHORISED when a payment or an allocation is removed."""
 	if document[kind.outstanding_key] == 0 and document["Total"] > 0:
 		document["Status"] = "PAID"
-		document["FullyPaidOnDate"] = ms_date(day)
+		if kind in KINDS:  # Xero dates the full payment of invoices and credit notes only
+			document["FullyPaidOnDate"] = ms_date(day)
 	elif document["Status"] == "PAID":
 		document["Status"] = "AUTHORISED"
 		document.pop("FullyPaidOnDate", None)
 	document["UpdatedDateUTC"] = org.now()
 
 
-def allocate(org: Organisation, credit_note: dict, elements: list[dict]) -> list[ElementResult]:
-	return save_each(elements, lambda element: _allocate_one(org, credit_note, element))
+def allocate(
+	org: Organisation, kind: DocumentKind, credit: dict, elements: list[dict]
+) -> list[ElementResult]:
+	"""Allocate credit (a credit note, prepayment or overpayment: of kind) to invoices."""
+	return save_each(elements, lambda element: _allocate_one(org, kind, credit, element))
 
 
-def _allocate_one(org: Organisation, credit_note: dict, data: dict) -> dict:
+def _allocate_one(org: Organisation, kind: DocumentKind, credit: dict, data: dict) -> dict:
 	ref = data.get("Invoice") or {}
-	invoice = find(org, INVOICE, ref.get("InvoiceID") or ref.get("InvoiceNumber") or "")
+	invoice = find(org, INVOICE, ref.get("InvoiceID") or ref.get("InvoiceNumber"))
 	if invoice is None:
 		raise ElementError("Invoice could not be found")
-	if credit_note["Status"] != "AUTHORISED" or invoice["Status"] != "AUTHORISED":
+	if credit["Status"] != "AUTHORISED" or invoice["Status"] != "AUTHORISED":
 		raise ElementError("Allocations can only be made between Authorised documents")
-	expected_type = {"ACCRECCREDIT": "ACCREC", "ACCPAYCREDIT": "ACCPAY"}[credit_note["Type"]]
+	label = kind.label.lower()
+	expected_type = dict(zip(kind.types, INVOICE.types, strict=True))[credit["Type"]]
 	if invoice["Type"] != expected_type:
-		raise ElementError(f"A {credit_note['Type']} credit note can only be allocated to an {expected_type}")
-	if invoice["Contact"]["ContactID"] != credit_note["Contact"]["ContactID"]:
-		raise ElementError("The credit note and the invoice must belong to the same contact")
+		raise ElementError(f"A {credit['Type']} {label} can only be allocated to an {expected_type}")
+	if invoice["Contact"]["ContactID"] != credit["Contact"]["ContactID"]:
+		raise ElementError(f"The {label} and the invoice must belong to the same contact")
 	amount = money(to_decimal(data.get("Amount", 0), "Amount"))
 	if amount <= 0:
 		raise ElementError("Allocation amount must be greater than zero")
-	if amount > credit_note["RemainingCredit"]:
-		raise ElementError("The amount allocated exceeds the remaining credit on the credit note")
+	if amount > credit["RemainingCredit"]:
+		raise ElementError(f"The amount allocated exceeds the remaining credit on the {label}")
 	if amount > invoice["AmountDue"]:
 		raise ElementError(PAYMENT_EXCEEDS_DUE)
-	day = parse_date(data["Date"]) if data.get("Date") else org.today()
+	day = day_of(org, data)
 	allocation = {
 		"AllocationID": org.new_id(),
 		"Amount": amount,
 		"Date": ms_date(day),
 		"Invoice": summary(INVOICE, invoice),
-		"CreditNote": summary(CREDIT_NOTE, credit_note),
+		kind.reference_key: summary(kind, credit),
 		"IsDeleted": False,
 	}
 	invoice["AmountCredited"] += amount
 	invoice["AmountDue"] -= amount
-	invoice["CreditNotes"].append(
-		{
-			"CreditNoteID": credit_note["CreditNoteID"],
-			"CreditNoteNumber": credit_note["CreditNoteNumber"],
-			"AppliedAmount": amount,
-		}
-	)
-	credit_note["RemainingCredit"] -= amount
-	credit_note["Allocations"].append({k: v for k, v in allocation.items() if k != "CreditNote"})
-	settle(org, INVOICE, invoice, day)
-	settle(org, CREDIT_NOTE, credit_note, day)
+	invoice[kind.resource].append(_applied(kind, credit, amount))
+	credit["RemainingCredit"] -= amount
+	credit["Allocations"].append({k: v for k, v in allocation.items() if k != kind.reference_key})
+	_settle_both(org, kind, credit, invoice, day)
 	org.allocations[allocation["AllocationID"]] = allocation
-	org.announce(INVOICE.announced, invoice["InvoiceID"], created=False)
-	org.announce(CREDIT_NOTE.announced, credit_note["CreditNoteID"], created=False)
 	return copy.deepcopy(allocation)
+
+
+def unallocate(org: Organisation, kind: DocumentKind, credit: dict, allocation: dict) -> dict:
+	"""Delete an allocation of credit (of kind): its amount is credit again and due on the invoice again."""
+	if allocation["IsDeleted"]:
+		raise ElementError("This allocation has already been deleted")
+	amount = allocation["Amount"]
+	invoice = org.invoices[allocation["Invoice"]["InvoiceID"]]
+	invoice["AmountCredited"] -= amount
+	invoice["AmountDue"] += amount
+	invoice[kind.resource].remove(_applied(kind, credit, amount))
+	credit["RemainingCredit"] += amount
+	credit["Allocations"] = [
+		a for a in credit["Allocations"] if a["AllocationID"] != allocation["AllocationID"]
+	]
+	_settle_both(org, kind, credit, invoice, org.today())
+	allocation["IsDeleted"] = True
+	return copy.deepcopy(allocation)
+
+
+def _applied(kind: DocumentKind, credit: dict, amount) -> dict:
+	"""How an invoice lists credit allocated to it (in invoice[kind.resource])."""
+	number = {kind.number_key: credit[kind.number_key]} if kind.number_key in credit else {}
+	return {kind.id_key: credit[kind.id_key], **number, "AppliedAmount": amount}
+
+
+def _settle_both(org: Organisation, kind: DocumentKind, credit: dict, invoice: dict, day: date) -> None:
+	settle(org, INVOICE, invoice, day)
+	settle(org, kind, credit, day)
+	org.announce(INVOICE.announced, invoice["InvoiceID"], created=False)
+	if kind.announced:
+		org.announce(kind.announced, credit[kind.id_key], created=False)
 
 
 # --- endpoints -------------------------------------------------------------------------------------------
 
 
-def _view(call: ApiCall, document: dict) -> dict:
+def view(call: ApiCall, document: dict) -> dict:
+	"""A document with lines as this call is answered."""
 	return lines.view(document, call.unitdp)
 
 
-def _routes(kind: DocumentKind) -> tuple[Route, ...]:
-	def list_documents(call: ApiCall):
-		items = select(
-			call, getattr(call.org, kind.collection).values(), id_key=kind.id_key, number_key=kind.number_key
-		)
-		items, pagination = page_of(call, items)
-		views = [_view(call, d) for d in items]
-		if pagination is None:
-			# Unpaged lists come without line items, as in Xero: page to get them.
-			for view in views:
-				view.pop("LineItems", None)
-		return 200, envelope(call, kind.resource, views, pagination)
+def list_with_lines(
+	resource: str, collection: str, id_key: str, number_key: str | None = None, *, lines_when_paged=False
+) -> Handler:
+	"""GET /<resource> of documents with lines. lines_when_paged: unpaged lists come without line items, as
+	Xero answers invoices and credit notes (page to get them)."""
 
+	def handler(call: ApiCall):
+		items = select(call, getattr(call.org, collection).values(), id_key=id_key, number_key=number_key)
+		items, pagination = page_of(call, items)
+		views = [view(call, d) for d in items]
+		if lines_when_paged and pagination is None:
+			for answered in views:
+				answered.pop("LineItems", None)
+		return 200, envelope(call, resource, views, pagination)
+
+	return handler
+
+
+def allocation_routes(kind: DocumentKind, scope: str) -> tuple[Route, ...]:
+	"""PUT /<resource>/{id}/Allocations (a batch) and DELETE /<resource>/{id}/Allocations/{AllocationID}."""
+
+	def credit_of(call: ApiCall) -> dict:
+		credit = getattr(call.org, kind.collection).get(call.params[kind.id_key].lower())
+		if credit is None:
+			raise ApiError(404, NOT_FOUND)
+		return credit
+
+	def allocate_handler(call: ApiCall):
+		results = allocate(call.org, kind, credit_of(call), call.elements("Allocations"))
+		return batch_answer(call, "Allocations", results, "HasValidationErrors")
+
+	def delete_handler(call: ApiCall):
+		credit = credit_of(call)
+		allocation = call.org.allocations.get(call.params["AllocationID"].lower())
+		if (
+			allocation is None
+			or allocation.get(kind.reference_key, {}).get(kind.id_key) != credit[kind.id_key]
+		):
+			raise ApiError(404, NOT_FOUND)
+		try:
+			return 200, unallocate(call.org, kind, credit, allocation)
+		except ElementError as error:
+			raise bad_request(str(error), 10, "ValidationException")
+
+	template = f"/{kind.resource}/{{{kind.id_key}}}/Allocations"
+	return (
+		Route("PUT", template, allocate_handler, scope, writes=True),
+		Route("DELETE", template + "/{AllocationID}", delete_handler, scope, writes=True),
+	)
+
+
+def _routes(kind: DocumentKind) -> tuple[Route, ...]:
 	def save_batch(call: ApiCall, elements: list[dict], create_only: bool) -> list[ElementResult]:
 		return save(call.org, kind, elements, create_only=create_only, unitdp=call.unitdp)
 
@@ -343,28 +428,16 @@ def _routes(kind: DocumentKind) -> tuple[Route, ...]:
 		kind.resource,
 		kind.id_key,
 		SCOPE,
-		list_documents,
+		list_with_lines(kind.resource, kind.collection, kind.id_key, kind.number_key, lines_when_paged=True),
 		save_batch,
 		lambda org, key: find(org, kind, key),
 		numbered_writes=True,
 		error_flag="HasErrors",
-		view=_view,
+		view=view,
 	)
 
 
-def allocate_credit_note(call: ApiCall):
-	credit_note = call.org.credit_notes.get(call.params["CreditNoteID"].lower())
-	if credit_note is None:
-		raise ApiError(404, NOT_FOUND)
-	results = allocate(call.org, credit_note, call.elements("Allocations"))
-	return batch_answer(call, "Allocations", results, "HasValidationErrors")
-
-
-ROUTES = (
-	*_routes(INVOICE),
-	*_routes(CREDIT_NOTE),
-	Route("PUT", "/CreditNotes/{CreditNoteID}/Allocations", allocate_credit_note, SCOPE, writes=True),
-)
+ROUTES = (*_routes(INVOICE), *_routes(CREDIT_NOTE), *allocation_routes(CREDIT_NOTE, SCOPE))
 
 FAMILY = Family(
 	("invoices", "credit_notes", "allocations"), ROUTES, announces=tuple(kind.announced for kind in KINDS)

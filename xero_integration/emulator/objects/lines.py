@@ -1,5 +1,6 @@
-"""Line items, totals and currency of a document: what invoices and credit notes share with the documents
-still to come (quotes, purchase orders, bank transactions).
+"""Line items, totals and currency of a document: what invoices, credit notes and bank transactions (and
+the prepayments and overpayments they make) share with the documents still to come (quotes, purchase
+orders).
 
 Xero computes tax per line, rounded half-up to 2 places, then sums; LineAmount = Quantity x UnitAmount x
 (1 - DiscountRate/100), and a supplied LineAmount or Total that disagrees is refused.
@@ -34,13 +35,17 @@ def set_currency(org: Organisation, document: dict) -> None:
 			org.notes.append(f"CurrencyRate 1 sent for foreign currency {code}")
 
 
-def set_lines_and_totals(org: Organisation, document: dict, label: str, unitdp: int, data: dict) -> None:
-	"""LineItems, SubTotal, TotalTax and Total of a document; data is the request's element."""
+def set_lines_and_totals(
+	org: Organisation, document: dict, label: str, unitdp: int, data: dict, system_account: str | None = None
+) -> None:
+	"""LineItems, SubTotal, TotalTax and Total of a document; data is the request's element. system_account:
+	the one account Xero keeps for itself that Xero codes this document's lines to (an overpayment's)."""
 	amount_types = document.get("LineAmountTypes") or "Exclusive"
 	if amount_types not in AMOUNT_TYPES:
 		raise ElementError("LineAmountTypes must be Exclusive, Inclusive or NoTax")
 	lines = [
-		_line(org, line, amount_types, unitdp, document["Status"]) for line in document.get("LineItems") or []
+		_line(org, line, amount_types, unitdp, document["Status"], system_account)
+		for line in document.get("LineItems") or []
 	]
 	document["LineItems"] = lines
 	total_tax = sum((line["TaxAmount"] for line in lines), ZERO)
@@ -56,7 +61,9 @@ def set_lines_and_totals(org: Organisation, document: dict, label: str, unitdp: 
 		raise ElementError(f"{label} must have at least one line item")
 
 
-def _line(org: Organisation, data: dict, amount_types: str, unitdp: int, status: str) -> dict:
+def _line(
+	org: Organisation, data: dict, amount_types: str, unitdp: int, status: str, system_account: str | None
+) -> dict:
 	line = copy.deepcopy(data)
 	line.setdefault("LineItemID", org.new_id())
 	if line.get("ItemCode"):
@@ -87,7 +94,7 @@ def _line(org: Organisation, data: dict, amount_types: str, unitdp: int, status:
 		if (
 			account is None
 			or account["Status"] != "ACTIVE"
-			or account.get("SystemAccount") in SYSTEM_ACCOUNTS_REFUSED_ON_LINES
+			or account.get("SystemAccount") in set(SYSTEM_ACCOUNTS_REFUSED_ON_LINES) - {system_account}
 		):
 			raise ElementError(f"Account code '{line['AccountCode']}' is not a valid code for this document.")
 	elif status != "DRAFT" and line_amount:

@@ -37,28 +37,14 @@ def add_starting_lists(org: Organisation) -> None:
 		"Edition": "BUSINESS",
 		"Class": "PREMIUM",
 	}
-	for code, name, type_, tax_type, class_, system_account, payments_enabled in seed.ACCOUNTS:
-		account = {
-			"AccountID": org.new_id(),
-			"Code": code,
-			"Name": name,
-			"Type": type_,
-			"TaxType": tax_type,
-			"Status": "ACTIVE",
-			"Class": class_,
-			"EnablePaymentsToAccount": payments_enabled,
-			"ShowInExpenseClaims": False,
-			"ReportingCode": class_[:3],
-			"UpdatedDateUTC": now,
-			"AddToWatchlist": False,
-			"HasAttachments": False,
-		}
-		if type_ == "BANK":
-			account |= {"BankAccountNumber": "0209087654321050", "BankAccountType": "BANK"}
-			account["CurrencyCode"] = org.base_currency
-		if system_account:
-			account["SystemAccount"] = system_account
-		org.accounts[account["AccountID"]] = account
+	for row in seed.ACCOUNTS:
+		_add_account(org, *row, now=now)
+	foreign = [code for code in org.currency_codes if code != org.base_currency]
+	for number, currency in enumerate(foreign, start=seed.FIRST_FOREIGN_BANK_CODE):
+		name = f"Business {currency} Account"
+		_add_account(
+			org, f"{number:03d}", name, "BANK", "NONE", "ASSET", None, False, now=now, currency=currency
+		)
 	for tax_type, name, rate, report_type in seed.TAX_RATES:
 		org.tax_rates[tax_type] = {
 			"Name": name,
@@ -88,11 +74,42 @@ def add_starting_lists(org: Organisation) -> None:
 		org.tracking_categories[category["TrackingCategoryID"]] = category
 
 
+def _add_account(
+	org, code, name, type_, tax_type, class_, system_account, payments_enabled, *, now, currency=None
+) -> None:
+	account = {
+		"AccountID": org.new_id(),
+		"Code": code,
+		"Name": name,
+		"Type": type_,
+		"TaxType": tax_type,
+		"Status": "ACTIVE",
+		"Class": class_,
+		"EnablePaymentsToAccount": payments_enabled,
+		"ShowInExpenseClaims": False,
+		"ReportingCode": class_[:3],
+		"UpdatedDateUTC": now,
+		"AddToWatchlist": False,
+		"HasAttachments": False,
+	}
+	if type_ == "BANK":
+		account |= {"BankAccountNumber": "0209087654321050", "BankAccountType": "BANK"}
+		account["CurrencyCode"] = currency or org.base_currency
+	if system_account:
+		account["SystemAccount"] = system_account
+	org.accounts[account["AccountID"]] = account
+
+
 # --- look-ups for the other families ---------------------------------------------------------------------
 
 
 def account_by_code(org: Organisation, code) -> dict | None:
 	return next((a for a in org.accounts.values() if a["Code"] == code), None)
+
+
+def system_account(org: Organisation, kind: str) -> dict:
+	"""The account Xero keeps for itself as kind (DEBTORS, CREDITORS, ...)."""
+	return next(a for a in org.accounts.values() if a.get("SystemAccount") == kind)
 
 
 def account_of(org: Organisation, ref) -> dict | None:
