@@ -289,6 +289,39 @@ def _make_invoice(doctype, party, lines, tax_rate, submit, values):
 	return invoice
 
 
+def expense_account(name: str, company: str = COMPANY) -> str:
+	abbr = frappe.get_cached_value("Company", company, "abbr")
+	account = f"{name} - {abbr}"
+	if not frappe.db.exists("Account", account):
+		frappe.get_doc(
+			{
+				"doctype": "Account",
+				"account_name": name,
+				"parent_account": f"Indirect Expenses - {abbr}",
+				"company": company,
+			}
+		).insert(ignore_permissions=True)
+	return account
+
+
+def make_journal_entry(rows: list[dict], *, submit: bool = True, company: str = COMPANY, **values):
+	"""A Journal Entry of these account rows (each in the company's cost centre)."""
+	abbr = frappe.get_cached_value("Company", company, "abbr")
+	journal = frappe.get_doc(
+		{
+			"doctype": "Journal Entry",
+			"company": company,
+			"posting_date": nowdate(),
+			"accounts": [{"cost_center": f"Main - {abbr}", **row} for row in rows],
+			**values,
+		}
+	)
+	journal.insert()
+	if submit:
+		journal.submit()
+	return journal
+
+
 def mode_of_payment_account(mode: str, account: str, company: str = COMPANY) -> None:
 	"""ERPNext wants a Mode of Payment's default account per Company before an invoice is paid with it."""
 	doc = frappe.get_doc("Mode of Payment", mode)

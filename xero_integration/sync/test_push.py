@@ -19,7 +19,9 @@ from xero_integration.testing import (
 	XeroTestCase,
 	bench_command,
 	clerk,
+	expense_account,
 	make_customer,
+	make_journal_entry,
 	make_payment,
 	make_purchase_invoice,
 	make_sales_invoice,
@@ -436,6 +438,93 @@ class TestPaidAtOnce(PushTestCase):
 		]
 		self.assertEqual(len(found), 1)
 		self.assertEqual((found[0]["Status"], found[0]["AmountPaid"]), ("PAID", 60))
+
+
+class TestOtherSettlements(PushTestCase):
+	"""Every way ERPNext settles what is owed reaches Xero (issue 15, points 1 and 2)."""
+
+	@classmethod
+	def link_organisations(cls):
+		super().link_organisations()
+		# 415 is an account with payments enabled in Xero (emulator seed); 400 is one without.
+		cls.bad_debts = expense_account("Xero Bad Debts")
+		cls.unpayable = expense_account("Xero Write Off")
+		cls.xero.link_company(
+			cls.tenant,
+			account_mappings=[
+				{"account": cls.bad_debts, "xero_account_code": "415"},
+				{"account": cls.unpayable, "xero_account_code": "400"},
+			],
+		)
+
+	def payments_on(self, invoice) -> list[dict]:
+		invoice_id = self.xero_invoice(invoice.name)["InvoiceID"]
+		return [
+			(p["Account"]["Code"], p["Amount"], p["Status"])
+			for p in self.org().payments.values()
+			if p["Invoice"]["InvoiceID"] == invoice_id
+		]
+
+	def write_off(self, invoice, amount, account):
+		return make_journal_entry(
+			[
+				{"account": account, "debit_in_account_currency": amount},
+				{
+					"account": f"Debtors - {ABBR}",
+					"party_type": "Customer",
+					"party": invoice.customer,
+					"credit_in_account_currency": amount,
+					"reference_type": "Sales Invoice",
+					"reference_name": invoice.name,
+				},
+			],
+			voucher_type="Write Off Entry",
+		)
+
+	def test_an_invoice_written_off_by_journal_is_paid_in_xero_from_the_write_off_account(self):
+		invoice = make_sales_invoice(make_customer("Bad Debt Customer"), lines=((1, 200),))
+		self.drain()
+		frappe.set_user(clerk())
+		journal = self.write_off(invoice, 200, self.bad_debts)
+		frappe.set_user("Administrator")
+		self.drain()
+		self.assertEqual(self.payments_on(invoice), [("415", Decimal("200.00"), "AUTHORISED")])
+		self.assertEqual(self.xero_invoice(invoice.name)["AmountDue"], 0)
+		self.assertEqual(frappe.db.get_value("Sales Invoice", invoice.name, "outstanding_amount"), 0)
+		journal.reload().cancel()
+		self.drain()
+		self.assertEqual(self.payments_on(invoice), [("415", Decimal("200.00"), "DELETED")])
+		self.assertEqual(self.xero_invoice(invoice.name)["AmountDue"], 200)
+
+	def test_a_write_off_to_an_account_xero_pays_nothing_from_waits_with_its_reason(self):
+		invoice = make_sales_invoice(make_customer("Unpayable Write Off Customer"), lines=((1, 30),))
+		self.drain()
+		journal = self.write_off(invoice, 30, self.unpayable)
+		self.drain()
+		row = frappe.db.get_value(
+			"Xero Outbox", {"reference_name": journal.name}, ["status", "last_error"], as_dict=True
+		)
+		self.assertEqual(row.status, outbox.NEEDS_ATTENTION)
+		self.assertIn("payments to it are not enabled", row.last_error)  # Xero's words
+		self.assertIn("Enable payments to this account", row.last_error)  # and what to do
+		self.assertEqual(self.xero_invoice(invoice.name)["AmountDue"], 30)  # nothing half-booked
+
+	def test_a_payment_with_a_deduction_books_the_bank_part_and_the_deduction_in_xero(self):
+		invoice = make_sales_invoice(make_customer("Deduction Customer"), lines=((1, 100),))
+		self.drain()
+		payment = make_payment(invoice, submit=False)
+		payment.paid_amount = payment.received_amount = 95
+		payment.append(
+			"deductions", {"account": self.bad_debts, "cost_center": f"Main - {ABBR}", "amount": 5}
+		)
+		payment.save()
+		payment.submit()
+		self.drain()
+		self.assertEqual(
+			sorted(self.payments_on(invoice)),
+			[("090", Decimal("95.00"), "AUTHORISED"), ("415", Decimal("5.00"), "AUTHORISED")],
+		)
+		self.assertEqual(self.xero_invoice(invoice.name)["Status"], "PAID")
 
 
 class TestPoisonAndParking(PushTestCase):

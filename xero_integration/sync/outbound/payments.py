@@ -100,7 +100,7 @@ class PaymentsOut(Outbound):
 			if work in stale:
 				continue
 			if work.row["name"] in failed:
-				self.attention(work, failed[work.row["name"]])
+				self.attention(work, explain_payment_refusal(failed[work.row["name"]]))
 				continue
 			if work.doc.doctype == "Payment Entry":  # an invoice's own Xero fields show the invoice
 				links.show_on_document(work.doc.doctype, work.doc.name, None, "AUTHORISED")
@@ -210,3 +210,18 @@ class PaymentsOut(Outbound):
 						gone
 					)
 				self.finish(work, "Success", None, message)
+
+
+def explain_payment_refusal(messages: list[str]) -> list[str]:
+	"""Xero's words, plus what a bookkeeper should do about a payment from an account Xero pays nothing
+	from (a write-off or deduction account)."""
+	if any("not a bank account" in m or "payments to this account" in m.lower() for m in messages):
+		return [
+			*messages,
+			_(
+				"In Xero, enable payments to that account (Chart of accounts > the account > Enable payments "
+				"to this account), or map the ERPNext account to a Xero account that takes payments; then "
+				"press Retry."
+			),
+		]
+	return messages
