@@ -19,7 +19,8 @@ XERO_API_URL = "https://api.xero.com"
 
 # Apps created on or after 2026-03-02 must ask for granular scopes; these are what the sync needs.
 DEFAULT_SCOPES = (
-	"offline_access accounting.contacts accounting.invoices accounting.payments accounting.settings"
+	"offline_access accounting.contacts accounting.invoices accounting.payments accounting.banktransactions "
+	"accounting.settings"
 )
 
 # Refresh a little before Xero's expiry so a token never dies on the wire.

@@ -83,6 +83,24 @@ PAYMENT = XeroObject(
 	paged=True,
 	depends_on=("Invoice", "CreditNote"),
 )
+BANK_TRANSACTION = XeroObject(
+	"BankTransaction",
+	"BankTransactions",
+	"BankTransactionID",
+	"get_bank_transactions",
+	get_method="get_bank_transaction",
+	send_method="update_or_create_bank_transactions",
+	paged=True,
+	unitdp=True,
+	depends_on=("Contact",),
+)
+# Made by a RECEIVE-/SPEND-OVERPAYMENT (or -PREPAYMENT) bank transaction; allocated to invoices.
+OVERPAYMENT = XeroObject(
+	"Overpayment", "Overpayments", "OverpaymentID", "get_overpayments", get_method="get_overpayment", paged=True
+)
+PREPAYMENT = XeroObject(
+	"Prepayment", "Prepayments", "PrepaymentID", "get_prepayments", get_method="get_prepayment", paged=True
+)
 # The organisation's lists the mappings are made from (read, never written).
 ACCOUNT = XeroObject("Account", "Accounts", "AccountID", "get_accounts")
 TAX_RATE = XeroObject("TaxRate", "TaxRates", "TaxType", "get_tax_rates")
@@ -100,6 +118,9 @@ OBJECTS: dict[str, XeroObject] = {
 		INVOICE,
 		CREDIT_NOTE,
 		PAYMENT,
+		BANK_TRANSACTION,
+		OVERPAYMENT,
+		PREPAYMENT,
 		ACCOUNT,
 		TAX_RATE,
 		ITEM,
@@ -113,7 +134,8 @@ SYNCED = ("Contact", "Invoice", "CreditNote", "Payment")
 
 # The outbox's work, in the order one organisation's drain does it: a payment needs its invoice, an
 # invoice its contact; deletions of payments come before voids of the invoices they were on, and new
-# payments (an amended Payment Entry) after the old ones are gone.
+# payments (an amended Payment Entry) after the old ones are gone; an advance's allocations once the
+# advance (an overpayment) is in Xero.
 STAGES = (
 	("Contact", "upsert"),
 	("Invoice", "upsert"),
@@ -123,6 +145,7 @@ STAGES = (
 	("Invoice", "void"),
 	("Payment", "create"),
 	("CreditNote", "allocate"),
+	("Overpayment", "allocate"),
 )
 STAGE_ORDER = {stage: position for position, stage in enumerate(STAGES)}
 # Outbox work that creates the record in Xero, and the work that takes it away again.

@@ -20,7 +20,8 @@ REFRESH_IDLE_SECONDS = 60 * 86400
 CODE_SECONDS = 300
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 DEFAULT_SCOPES = (
-	"offline_access accounting.contacts accounting.invoices accounting.payments accounting.settings"
+	"offline_access accounting.contacts accounting.invoices accounting.payments accounting.banktransactions "
+	"accounting.settings"
 )
 
 

@@ -18,9 +18,7 @@ from xero_python.accounting import (
 from xero_python.exceptions import AccountingBadRequestException, NotFoundException
 
 from .test_api import raw
-
-# bank_scoped_xero: the `xero` fixture, with the scope of bank transactions.
-from .test_bank_transactions import bank_scoped_xero, bank_transaction, create, line
+from .test_bank_transactions import bank_transaction, create, line
 from .test_rules import create_invoice, new_contact, sales_invoice, validation_messages
 
 
