@@ -42,8 +42,13 @@ doc_events = {
 	"Address": {"on_update": "xero_integration.sync.events.queue_linked_parties"},
 	"Sales Invoice": _SUBMITTABLE_EVENTS,
 	"Purchase Invoice": _SUBMITTABLE_EVENTS,
-	"Payment Entry": _SUBMITTABLE_EVENTS,
+	"Payment Entry": {
+		**_SUBMITTABLE_EVENTS,
+		# Payment Reconciliation and an invoice's advances table allocate an advance by saving it.
+		"on_update_after_submit": "xero_integration.sync.events.queue_advance_change",
+	},
 	"Journal Entry": _SUBMITTABLE_EVENTS,
+	"Unreconcile Payment": {"on_submit": "xero_integration.sync.events.queue_unreconciled"},
 }
 
 scheduler_events = {

@@ -346,6 +346,63 @@ def make_payment(invoice, amount=None, *, submit=True):
 	return payment
 
 
+def make_sales_order(customer: str, rate: float):
+	order = frappe.get_doc(
+		{
+			"doctype": "Sales Order",
+			"company": COMPANY,
+			"customer": customer,
+			"currency": CURRENCY,
+			"transaction_date": nowdate(),
+			"delivery_date": add_days(nowdate(), 7),
+			"items": [{"item_code": ensure_item(), "qty": 1, "rate": rate, "warehouse": None}],
+		}
+	)
+	order.insert(ignore_permissions=True)
+	order.submit()
+	return order
+
+
+def make_advance(party_type: str, party: str, amount, *, references=(), submit=True, company: str = COMPANY):
+	"""Money received from a customer (or paid to a supplier) ahead of its invoices: a Payment Entry from
+	the Cash account, allocated to references ((doctype, name, amount) each) and the rest left for later."""
+	from erpnext.accounts.party import get_party_account
+
+	abbr = frappe.get_cached_value("Company", company, "abbr")
+	receive = party_type == "Customer"
+	party_account = get_party_account(party_type, party, company)
+	payment = frappe.get_doc(
+		{
+			"doctype": "Payment Entry",
+			"payment_type": "Receive" if receive else "Pay",
+			"company": company,
+			"posting_date": nowdate(),
+			"party_type": party_type,
+			"party": party,
+			"paid_from": party_account if receive else f"Cash - {abbr}",
+			"paid_to": f"Cash - {abbr}" if receive else party_account,
+			"paid_amount": amount,
+			"received_amount": amount,
+			"source_exchange_rate": 1,
+			"target_exchange_rate": 1,
+			"reference_no": f"ADV-{frappe.generate_hash(length=6)}",
+			"reference_date": nowdate(),
+			"references": [
+				{"reference_doctype": doctype, "reference_name": name, "allocated_amount": allocated}
+				for doctype, name, allocated in references
+			],
+		}
+	)
+	payment.setup_party_account_field()
+	payment.set_missing_values()
+	payment.set_missing_ref_details()
+	payment.set_amounts()
+	payment.insert()
+	if submit:
+		payment.submit()
+	return payment
+
+
 def make_user(email: str, *roles: str) -> str:
 	"""A Desk user with these roles (a clerk, a bookkeeper), for tests that act as people do."""
 	if not frappe.db.exists("User", email):

@@ -96,7 +96,12 @@ BANK_TRANSACTION = XeroObject(
 )
 # Made by a RECEIVE-/SPEND-OVERPAYMENT (or -PREPAYMENT) bank transaction; allocated to invoices.
 OVERPAYMENT = XeroObject(
-	"Overpayment", "Overpayments", "OverpaymentID", "get_overpayments", get_method="get_overpayment", paged=True
+	"Overpayment",
+	"Overpayments",
+	"OverpaymentID",
+	"get_overpayments",
+	get_method="get_overpayment",
+	paged=True,
 )
 PREPAYMENT = XeroObject(
 	"Prepayment", "Prepayments", "PrepaymentID", "get_prepayments", get_method="get_prepayment", paged=True
@@ -133,19 +138,21 @@ OBJECTS: dict[str, XeroObject] = {
 SYNCED = ("Contact", "Invoice", "CreditNote", "Payment")
 
 # The outbox's work, in the order one organisation's drain does it: a payment needs its invoice, an
-# invoice its contact; deletions of payments come before voids of the invoices they were on, and new
-# payments (an amended Payment Entry) after the old ones are gone; an advance's allocations once the
-# advance (an overpayment) is in Xero.
+# invoice its contact; deletions of payments, and of an advance's allocations, come before voids of the
+# invoices they were on, and new payments (an amended Payment Entry) after the old ones are gone. An
+# advance (an overpayment) is brought in line with its Payment Entry (made, allocated, allocations
+# removed) once its invoices are in Xero and before any of them is voided.
 STAGES = (
 	("Contact", "upsert"),
 	("Invoice", "upsert"),
 	("CreditNote", "upsert"),
 	("Payment", "delete"),
+	("Overpayment", "refund"),
+	("Overpayment", "upsert"),
 	("CreditNote", "void"),
 	("Invoice", "void"),
 	("Payment", "create"),
 	("CreditNote", "allocate"),
-	("Overpayment", "allocate"),
 )
 STAGE_ORDER = {stage: position for position, stage in enumerate(STAGES)}
 # Outbox work that creates the record in Xero, and the work that takes it away again.
@@ -153,6 +160,7 @@ SEND_OF_REMOVAL = {
 	("Invoice", "void"): ("Invoice", "upsert"),
 	("CreditNote", "void"): ("CreditNote", "upsert"),
 	("Payment", "delete"): ("Payment", "create"),
+	("Overpayment", "refund"): ("Overpayment", "upsert"),
 }
 
 

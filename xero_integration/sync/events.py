@@ -7,6 +7,7 @@ import frappe
 from frappe import _
 
 from xero_integration.core import parties
+from xero_integration.core.mapping.advance import allocation_object, is_advance
 from xero_integration.core.mapping.settlement import journal_rows, paid_at_once
 from xero_integration.core.objects import SEND_OF_REMOVAL
 from xero_integration.sync import connection, links, outbox
@@ -74,15 +75,16 @@ def queue_document(doc, method=None):
 def queue_send(organisation: str, doc) -> tuple | None:
 	"""Queue a submitted document's send (and its party's, when the party is not in Xero yet); returns
 	the work queued for the document itself."""
-	if doc.doctype in SETTLING_DOCTYPES:
+	if is_advance(doc) or links.is_linked(organisation, doc.doctype, doc.name, "Overpayment"):
+		queue_party_first(organisation, doc.party_type, doc.party)
+		work = ("Overpayment", "upsert")
+	elif doc.doctype in SETTLING_DOCTYPES:
 		if not settles_invoices(doc):
 			return None
 		work = ("Payment", "create")
 	else:
 		side = parties.of_invoice(doc.doctype)
-		party = doc.get(side.party_field)
-		if not links.get_link(organisation, side.party, party, "Contact"):
-			outbox.enqueue(organisation, "Contact", "upsert", side.party, party)
+		queue_party_first(organisation, side.party, doc.get(side.party_field))
 		work = (xero_object(doc), "upsert")
 		if paid_at_once(doc):  # a POS invoice, or a bill marked paid: its payments follow it to Xero
 			outbox.enqueue(organisation, "Payment", "create", doc.doctype, doc.name)
@@ -90,14 +92,48 @@ def queue_send(organisation: str, doc) -> tuple | None:
 	return work
 
 
+def queue_party_first(organisation: str, party_doctype: str, party: str) -> None:
+	"""A document's party goes to Xero before it when it is not there yet."""
+	if not links.get_link(organisation, party_doctype, party, "Contact"):
+		outbox.enqueue(organisation, "Contact", "upsert", party_doctype, party)
+
+
+def queue_advance_change(doc, method=None):
+	"""ERPNext allocated an advance (Payment Reconciliation, an invoice's advances table) or freed it: the
+	overpayment's allocations in Xero follow."""
+	organisation = organisation_to_push(doc)
+	if organisation and (
+		is_advance(doc) or links.is_linked(organisation, doc.doctype, doc.name, "Overpayment")
+	):
+		outbox.enqueue(organisation, "Overpayment", "upsert", doc.doctype, doc.name)
+
+
+def queue_unreconciled(doc, method=None):
+	"""Unreconcile Payment freed money of a Payment Entry: in Xero its allocation is removed (or its
+	payment gives way to an overpayment)."""
+	if doc.voucher_type != "Payment Entry":
+		return
+	entry = frappe.get_doc("Payment Entry", doc.voucher_no)
+	organisation = organisation_to_push(entry)
+	if organisation:
+		outbox.enqueue(organisation, "Overpayment", "upsert", entry.doctype, entry.name)
+
+
 def queue_cancellation(doc, method=None):
 	organisation = organisation_to_push(doc)
 	if not organisation:
 		return
-	if doc.doctype in SETTLING_DOCTYPES:
+	if doc.doctype == "Payment Entry":
+		kinds = ["Payment", "Overpayment"]
+	elif doc.doctype in SETTLING_DOCTYPES:
 		kinds = ["Payment"]
 	else:
 		kinds = [xero_object(doc)]
+		# Advances allocated to it are freed first (an invoice with an allocation can't be voided).
+		for entry in links.linked_names(
+			organisation, "Payment Entry", allocation_object(doc.doctype, doc.name)
+		):
+			outbox.enqueue(organisation, "Overpayment", "upsert", "Payment Entry", entry)
 	if doc.doctype not in SETTLING_DOCTYPES and paid_at_once(doc):
 		kinds.append("Payment")  # the payments it carries go before it (stages) so that it can be voided
 	for kind in kinds:
@@ -113,6 +149,11 @@ def queue_cancellation(doc, method=None):
 def queue_removal(organisation: str, kind: str, doctype: str, name: str) -> None:
 	"""Void (or delete) in Xero what a send left there for a document cancelled meanwhile."""
 	outbox.enqueue(organisation, *removal_of(kind), doctype, name)
+
+
+def queue_payments(organisation: str, doctype: str, name: str) -> None:
+	"""Send as plain payments an advance allocated in full before it reached Xero."""
+	outbox.enqueue(organisation, "Payment", "create", doctype, name)
 
 
 def queue_allocation(organisation: str, doctype: str, name: str) -> None:

@@ -15,6 +15,7 @@ from xero_integration.core import parties
 from xero_integration.core.deeplinks import xero_url
 from xero_integration.core.diff import differences, plain
 from xero_integration.core.errors import XeroError
+from xero_integration.core.mapping.advance import is_advance, overpayment_payload
 from xero_integration.core.mapping.context import MappingError
 from xero_integration.core.mapping.payment import payment_object
 from xero_integration.sync import connection, links, push
@@ -41,6 +42,8 @@ def preview(doctype: str, name: str) -> list[dict]:
 		try:
 			if doctype in parties.PARTY_DOCTYPES:
 				previews.append(contact_preview(pusher, doc))
+			elif is_advance(doc) or links.is_linked(organisation, doctype, name, "Overpayment"):
+				previews.append(advance_preview(pusher, doc))
 			elif doctype == "Payment Entry":
 				previews.extend(payment_previews(pusher, doc))
 			else:
@@ -101,6 +104,34 @@ def payment_previews(pusher: push.Pusher, doc) -> list[dict]:
 		)
 		for ref, payload in payments
 	]
+
+
+def advance_preview(pusher: push.Pusher, doc) -> dict:
+	"""Before it is in Xero, the overpayment an advance is made as; after, the allocations it should have."""
+	link = links.get_link(pusher.organisation, doc.doctype, doc.name, "Overpayment")
+	try:
+		if link:
+			allocations = pusher.allocations_of(doc)
+			return entry(
+				pusher,
+				doc,
+				"Overpayment",
+				link,
+				{"Allocations": list(allocations.values())},
+				label=_("Allocations of its overpayment"),
+			)
+		contact = links.get_link(pusher.organisation, doc.party_type, doc.party, "Contact")
+		notes = (
+			[]
+			if contact
+			else [_("{0} {1} is not in Xero yet: it is sent first.").format(_(doc.party_type), doc.party)]
+		)
+		payload = overpayment_payload(doc, pusher.ctx, contact_id=contact and contact["xero_id"])
+	except MappingError as e:
+		return entry(pusher, doc, "Overpayment", link, None, problems=e.problems)
+	return entry(
+		pusher, doc, "BankTransaction", None, payload, notes=notes, label=_("Overpayment (an advance)")
+	)
 
 
 def entry(pusher, doc, kind, link, payload, *, notes=(), problems=(), error=None, label=None) -> dict:

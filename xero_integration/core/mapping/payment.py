@@ -38,7 +38,7 @@ PAYMENT_TYPES = {
 }
 
 
-def _party_side(pe: Mapping) -> tuple[str | None, Decimal]:
+def party_side(pe: Mapping) -> tuple[str | None, Decimal]:
 	"""The party account's currency and its rate to the company currency (company per 1 unit)."""
 	if pe["payment_type"] == RECEIVE:
 		currency = pe.get("party_account_currency") or pe.get("paid_from_account_currency")
@@ -63,13 +63,8 @@ def payment_payloads(
 		)
 	bank_account = pe.get("paid_to") if payment_type == RECEIVE else pe.get("paid_from")
 	bank_code = account_code(ctx, bank_account, problems, purpose="bank")
-	currency, exchange_rate = _party_side(pe)
+	currency, exchange_rate = party_side(pe)
 	check_currency(ctx, currency, problems)
-	if to_decimal(pe.get("unallocated_amount")):
-		problems.add(
-			f"Payment Entry {name} leaves {money(pe['unallocated_amount'])} unallocated; Xero would need a "
-			"prepayment or overpayment, which is not synced: allocate it to invoices first."
-		)
 
 	payments = []
 	for reference in pe.get("references") or []:
