@@ -322,6 +322,25 @@ def make_journal_entry(rows: list[dict], *, submit: bool = True, company: str = 
 	return journal
 
 
+def write_off(invoice, amount, account: str):
+	"""A Write Off Entry: what a Sales Invoice's customer owes, written off to this account (a bad debt)."""
+	return make_journal_entry(
+		[
+			{"account": account, "debit_in_account_currency": amount},
+			{
+				"account": invoice.debit_to,
+				"party_type": "Customer",
+				"party": invoice.customer,
+				"credit_in_account_currency": amount,
+				"reference_type": "Sales Invoice",
+				"reference_name": invoice.name,
+			},
+		],
+		company=invoice.company,
+		voucher_type="Write Off Entry",
+	)
+
+
 def mode_of_payment_account(mode: str, account: str, company: str = COMPANY) -> None:
 	"""ERPNext wants a Mode of Payment's default account per Company before an invoice is paid with it."""
 	doc = frappe.get_doc("Mode of Payment", mode)
@@ -403,6 +422,40 @@ def make_advance(party_type: str, party: str, amount, *, references=(), submit=T
 	return payment
 
 
+def reconcile(
+	party_type: str, party: str, payment_name: str, invoice_name: str, company: str = COMPANY
+) -> None:
+	"""What a clerk does in Payment Reconciliation: fetch, allocate this payment (or credit) to this invoice,
+	reconcile."""
+	from erpnext.accounts.party import get_party_account
+
+	tool = frappe.new_doc("Payment Reconciliation")
+	tool.company = company
+	tool.party_type, tool.party = party_type, party
+	tool.receivable_payable_account = get_party_account(party_type, party, company)
+	tool.get_unreconciled_entries()
+	invoices = [row.as_dict() for row in tool.invoices if row.invoice_number == invoice_name]
+	payments = [row.as_dict() for row in tool.payments if row.reference_name == payment_name]
+	tool.allocate_entries(frappe._dict({"invoices": invoices, "payments": payments}))
+	tool.reconcile()
+
+
+def unreconcile(payment_name: str, invoice_name: str, company: str = COMPANY) -> None:
+	"""Unreconcile Payment, for one invoice of a Payment Entry."""
+	undo = frappe.get_doc(
+		{
+			"doctype": "Unreconcile Payment",
+			"company": company,
+			"voucher_type": "Payment Entry",
+			"voucher_no": payment_name,
+		}
+	)
+	undo.add_references()
+	undo.allocations = [row for row in undo.allocations if row.reference_name == invoice_name]
+	undo.save()
+	undo.submit()
+
+
 def make_user(email: str, *roles: str) -> str:
 	"""A Desk user with these roles (a clerk, a bookkeeper), for tests that act as people do."""
 	if not frappe.db.exists("User", email):
@@ -424,6 +477,11 @@ def make_user(email: str, *roles: str) -> str:
 def clerk() -> str:
 	"""An accounts clerk: submits, cancels and amends invoices and payments; no Xero role."""
 	return make_user("xero-test-clerk@example.com", "Accounts User")
+
+
+def accounts_manager() -> str:
+	"""Cancels Sales Invoices, which ERPNext does not let an Accounts User do; no Xero role."""
+	return make_user("xero-test-accounts-manager@example.com", "Accounts Manager")
 
 
 def xero_manager() -> str:

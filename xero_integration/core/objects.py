@@ -81,7 +81,7 @@ PAYMENT = XeroObject(
 	get_method="get_payment",
 	send_method="create_payments",
 	paged=True,
-	depends_on=("Invoice", "CreditNote"),
+	depends_on=("Invoice", "CreditNote", "Overpayment", "Prepayment"),  # refunds of advances too
 )
 BANK_TRANSACTION = XeroObject(
 	"BankTransaction",
@@ -102,9 +102,16 @@ OVERPAYMENT = XeroObject(
 	"get_overpayments",
 	get_method="get_overpayment",
 	paged=True,
+	depends_on=("Contact", "Invoice"),
 )
 PREPAYMENT = XeroObject(
-	"Prepayment", "Prepayments", "PrepaymentID", "get_prepayments", get_method="get_prepayment", paged=True
+	"Prepayment",
+	"Prepayments",
+	"PrepaymentID",
+	"get_prepayments",
+	get_method="get_prepayment",
+	paged=True,
+	depends_on=("Contact", "Invoice"),
 )
 # The organisation's lists the mappings are made from (read, never written).
 ACCOUNT = XeroObject("Account", "Accounts", "AccountID", "get_accounts")
@@ -135,10 +142,10 @@ OBJECTS: dict[str, XeroObject] = {
 	)
 }
 # The documents synced both ways, in dependency order: a pull applies them in this order.
-SYNCED = ("Contact", "Invoice", "CreditNote", "Payment")
+SYNCED = ("Contact", "Invoice", "CreditNote", "Overpayment", "Prepayment", "Payment")
 
 # The outbox's work, in the order one organisation's drain does it: a payment needs its invoice, an
-# invoice its contact; deletions of payments, and of an advance's allocations, come before voids of the
+# invoice its contact; deletions of payments, and of allocations, come before voids of the
 # invoices they were on, and new payments (an amended Payment Entry) after the old ones are gone. An
 # advance (an overpayment) is brought in line with its Payment Entry (made, allocated, allocations
 # removed) once its invoices are in Xero and before any of them is voided.
@@ -147,6 +154,7 @@ STAGES = (
 	("Invoice", "upsert"),
 	("CreditNote", "upsert"),
 	("Payment", "delete"),
+	("CreditNote", "unallocate"),
 	("Overpayment", "refund"),
 	("Overpayment", "upsert"),
 	("CreditNote", "void"),
@@ -161,6 +169,7 @@ SEND_OF_REMOVAL = {
 	("CreditNote", "void"): ("CreditNote", "upsert"),
 	("Payment", "delete"): ("Payment", "create"),
 	("Overpayment", "refund"): ("Overpayment", "upsert"),
+	("CreditNote", "unallocate"): ("CreditNote", "allocate"),
 }
 
 

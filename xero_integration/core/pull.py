@@ -20,8 +20,6 @@ CLOCK_MARGIN = datetime.timedelta(minutes=5)
 XERO_WINS, ERPNEXT_WINS, NEWEST_WINS = "Xero wins", "ERPNext wins", "Newest wins"
 # A held record fails this many times in all (the first failure and its retries), then it is parked.
 HOLD_ATTEMPTS = 5
-# Payments of these the app does not apply: only invoices and credit notes are payment targets.
-UNAPPLIED_PAYMENT_TARGETS = ("Prepayment", "Overpayment")
 
 _MS_DATE = re.compile(r"^/Date\((?P<ms>-?\d+)(?P<tz>[+-]\d{4})?\)/$")
 UTC = datetime.timezone.utc
@@ -98,14 +96,6 @@ def after_failure(attempts: int) -> tuple[int, bool]:
 	"""A held record's attempts after one more failure, and whether it is now parked (not retried)."""
 	attempts += 1
 	return attempts, attempts >= HOLD_ATTEMPTS
-
-
-def unapplied_payment_target(payment: Mapping) -> str | None:
-	"""What a Xero payment pays when the app does not apply it ("Prepayment" or "Overpayment": a refund
-	of a customer's prepayment, say); None for a payment of an invoice or credit note."""
-	if payment.get("Invoice") or payment.get("CreditNote"):
-		return None
-	return next((target for target in UNAPPLIED_PAYMENT_TARGETS if payment.get(target)), None)
 
 
 def winner(policy: str, *, erpnext_changed: bool, erpnext_modified=None, xero_updated=None) -> str:

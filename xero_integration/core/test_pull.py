@@ -116,11 +116,3 @@ def test_a_held_record_is_retried_until_the_cap_then_parked():
 		attempts, parked = pull.after_failure(attempts)
 		assert not parked
 	assert pull.after_failure(attempts) == (pull.HOLD_ATTEMPTS, True)
-
-
-def test_payments_of_prepayments_and_overpayments_are_not_applied():
-	refund = {"PaymentID": "p-1", "Prepayment": {"PrepaymentID": "pp-1"}, "Amount": 10.0}
-	assert pull.unapplied_payment_target(refund) == "Prepayment"
-	assert pull.unapplied_payment_target({"Overpayment": {"OverpaymentID": "op-1"}}) == "Overpayment"
-	assert pull.unapplied_payment_target({"Invoice": {"InvoiceID": "i-1"}}) is None
-	assert pull.unapplied_payment_target({"CreditNote": {"CreditNoteID": "c-1"}}) is None

@@ -7,8 +7,8 @@ import frappe
 from frappe import _
 
 from xero_integration.core import parties
-from xero_integration.core.mapping.advance import allocation_object, is_advance
-from xero_integration.core.mapping.settlement import journal_rows, paid_at_once
+from xero_integration.core.mapping.advance import is_advance
+from xero_integration.core.mapping.settlement import journal_rows, paid_at_once, return_applied
 from xero_integration.core.objects import SEND_OF_REMOVAL
 from xero_integration.sync import connection, links, outbox
 
@@ -29,8 +29,9 @@ def pushes(doctype: str) -> bool:
 
 
 def came_from_xero(doc) -> bool:
-	# Documents the pull writes carry this flag: pushing them back would echo Xero's own change.
-	return bool(doc.flags.get("from_xero"))
+	# Documents the pull writes carry this flag: pushing them back would echo Xero's own change. ERPNext's
+	# tools the pull runs (reconciling an advance) save documents of their own: the flag is then global.
+	return bool(doc.flags.get("from_xero") or frappe.flags.get("from_xero"))
 
 
 def queue_party(doc, method=None):
@@ -78,6 +79,8 @@ def queue_send(organisation: str, doc) -> tuple | None:
 	if is_advance(doc) or links.is_linked(organisation, doc.doctype, doc.name, "Overpayment"):
 		queue_party_first(organisation, doc.party_type, doc.party)
 		work = ("Overpayment", "upsert")
+	elif doc.doctype == "Journal Entry" and return_applied(doc):
+		work = ("CreditNote", "allocate")
 	elif doc.doctype in SETTLING_DOCTYPES:
 		if not settles_invoices(doc):
 			return None
@@ -123,27 +126,45 @@ def queue_cancellation(doc, method=None):
 	organisation = organisation_to_push(doc)
 	if not organisation:
 		return
-	if doc.doctype == "Payment Entry":
-		kinds = ["Payment", "Overpayment"]
-	elif doc.doctype in SETTLING_DOCTYPES:
-		kinds = ["Payment"]
-	else:
-		kinds = [xero_object(doc)]
+	if doc.doctype not in SETTLING_DOCTYPES:
 		# Advances allocated to it are freed first (an invoice with an allocation can't be voided).
 		for entry in links.linked_names(
-			organisation, "Payment Entry", allocation_object(doc.doctype, doc.name)
+			organisation, "Payment Entry", links.allocation_object(doc.doctype, doc.name)
 		):
 			outbox.enqueue(organisation, "Overpayment", "upsert", "Payment Entry", entry)
-	if doc.doctype not in SETTLING_DOCTYPES and paid_at_once(doc):
-		kinds.append("Payment")  # the payments it carries go before it (stages) so that it can be voided
-	for kind in kinds:
-		removal = removal_of(kind)
+	for removal in removals_of(doc):
 		# A send that surely never reached Xero is withdrawn instead of creating the record there only to
 		# remove it. One that may have (unanswered, or being sent right now) is left to the removal, which
 		# looks it up in Xero and takes it over.
 		maybe_sent = outbox.withdraw_unsent(organisation, *SEND_OF_REMOVAL[removal], doc.doctype, doc.name)
-		if maybe_sent or links.is_linked(organisation, doc.doctype, doc.name, kind):
+		if maybe_sent or links.links_of(organisation, doc.doctype, doc.name, REMOVED_LINKS[removal]):
 			outbox.enqueue(organisation, *removal, doc.doctype, doc.name)
+
+
+# What each removal takes away: the document's links whose Xero object starts so.
+REMOVED_LINKS = {
+	("Payment", "delete"): "Payment:",
+	("Overpayment", "refund"): "Overpayment",
+	("CreditNote", "unallocate"): f"{links.ALLOCATION}:",
+	("CreditNote", "void"): "CreditNote",
+	("Invoice", "void"): "Invoice",
+}
+
+
+def removals_of(doc) -> list[tuple[str, str]]:
+	"""What a cancel takes out of Xero, in the drain's stage order."""
+	if doc.doctype == "Payment Entry":
+		return [("Payment", "delete"), ("Overpayment", "refund")]
+	if doc.doctype == "Journal Entry":
+		return [("CreditNote", "unallocate") if return_applied(doc) else ("Payment", "delete")]
+	removals = (
+		[("CreditNote", "unallocate"), ("CreditNote", "void")]
+		if doc.get("is_return")
+		else [("Invoice", "void")]
+	)
+	if paid_at_once(doc):
+		removals.append(("Payment", "delete"))  # the payments it carries go first, so that it can be voided
+	return removals
 
 
 def queue_removal(organisation: str, kind: str, doctype: str, name: str) -> None:
@@ -187,7 +208,8 @@ def settles_invoices(doc) -> bool:
 
 
 def removal_of(kind: str) -> tuple[str, str]:
-	return next(removal for removal, send in SEND_OF_REMOVAL.items() if send[0] == kind)
+	"""What takes a record of this kind out of Xero: a void, or a payment's delete."""
+	return ("Payment", "delete") if kind == "Payment" else (kind, "void")
 
 
 def xero_object(doc) -> str:

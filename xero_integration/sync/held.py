@@ -3,8 +3,7 @@
 A record that fails is held and, on each later pull, fetched by id and applied again before the pull
 reads what changed (sync/pull.py retry_held); after core.pull.HOLD_ATTEMPTS failures in all it is
 parked and no longer retried until it changes in Xero. A held record applied by any path (a retry, a
-change in Xero, a webhook, Import History) is released. Payments the app does not apply (of prepayments
-and overpayments) are noted here too, so that they are logged once.
+change in Xero, a webhook, Import History) is released.
 """
 
 import frappe
@@ -12,7 +11,7 @@ import frappe
 from xero_integration.core.pull import after_failure, same_moment
 
 DOCTYPE = "Xero Held Record"
-RETRYING, PARKED, NOT_APPLIED = "Retrying", "Parked", "Not Applied"
+RETRYING, PARKED = "Retrying", "Parked"
 FIELDS = ("name", "xero_object", "xero_id", "status", "attempts", "xero_updated", "message")
 
 
@@ -40,7 +39,7 @@ class HeldRecords:
 	def waits(self, kind: str, xero_id: str, stamp) -> bool:
 		"""This version of the record is held (or parked): a page that reads it again leaves it alone."""
 		row = self.row(kind, xero_id)
-		return row is not None and row.status != NOT_APPLIED and same_moment(row.xero_updated, stamp)
+		return row is not None and same_moment(row.xero_updated, stamp)
 
 	def repeats(self, kind: str, xero_id: str | None, message: str) -> bool:
 		"""A retry failing for the reason already logged: not logged again."""
@@ -62,23 +61,10 @@ class HeldRecords:
 		self.save(kind, outcome.xero_id, row, values)
 		return parked
 
-	def note_not_applied(self, kind: str, xero_id: str, stamp, message: str) -> bool:
-		"""Note a record the app does not apply; False when it was noted before (nothing to log)."""
-		row = self.row(kind, xero_id)
-		if row is not None and row.status == NOT_APPLIED:
-			return False
-		self.save(
-			kind,
-			xero_id,
-			row,
-			{"status": NOT_APPLIED, "attempts": 0, "xero_updated": stamp, "message": message},
-		)
-		return True
-
 	def release(self, kind: str, xero_id: str | None) -> None:
 		"""The record is in ERPNext now: nothing to retry."""
 		row = self.row(kind, xero_id)
-		if row is not None and row.status != NOT_APPLIED:
+		if row is not None:
 			frappe.db.delete(DOCTYPE, {"name": row.name})
 			del self.rows[(kind, row.xero_id)]
 

@@ -1,5 +1,5 @@
-"""Historical import: Xero's contacts, and its invoices, credit notes and payments dated from a chosen
-day, brought into ERPNext once.
+"""Historical import: Xero's contacts, and its invoices, credit notes, prepayments, overpayments and
+payments dated from a chosen day, brought into ERPNext once.
 
 It is the pull (sync/pull.py) with a date filter and its own cursor: per object, the Xero change
 stamp reached is saved on the Xero Organisation after every page, so an interrupted import resumes
@@ -24,7 +24,7 @@ from xero_integration.sync.log import create_log
 PROGRESS_EVENT = "xero_import_progress"
 RUNNING, INTERRUPTED, COMPLETED = "Running", "Interrupted", "Completed"
 # Objects with a document date; contacts have none, so all active contacts are imported.
-DATED = ("Invoice", "CreditNote", "Payment")
+DATED = ("Invoice", "CreditNote", "Overpayment", "Prepayment", "Payment")
 
 
 def enqueue_import(organisation: str, from_date) -> None:

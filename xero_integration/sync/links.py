@@ -6,6 +6,21 @@ from frappe.utils import now_datetime
 
 from xero_integration.core.parties import SYNCED_DOCTYPES
 
+# An advance (a Payment Entry) is a Xero Overpayment or Prepayment; what it settles of each invoice is an
+# allocation of it, linked per invoice; the Xero payment refunding it is its Refund.
+ALLOCATION, REFUND = "Allocation", "Refund"
+
+
+def allocation_object(doctype: str, name: str) -> str:
+	"""How a Document Link names the allocation of an advance to one invoice."""
+	return f"{ALLOCATION}:{doctype}:{name}"
+
+
+def allocated_document(xero_object: str) -> tuple[str, str]:
+	"""(doctype, name) of the invoice an allocation link names."""
+	_allocation, doctype, name = xero_object.split(":", 2)
+	return doctype, name
+
 
 def get_link(organisation: str, doctype: str, name: str, xero_object: str) -> dict | None:
 	return frappe.db.get_value(
@@ -38,6 +53,7 @@ def links_of_record(
 			"reference_doctype",
 			"reference_name",
 			"xero_object",
+			"xero_status",
 			"xero_updated",
 			"last_synced",
 			"booked_hash",

@@ -2,7 +2,7 @@
 `bench xero pull`), in pages of 1,000, oldest change first.
 
 The applying is done by the object families in sync/inbound/ (contacts, invoices and credit notes,
-payments), on their shared base: each record in its own transaction, written through one path that
+advances, payments), on their shared base: each record in its own transaction, written through one path that
 flags it from Xero (never pushed back). A record that fails is logged as Needs Attention; a scheduled
 pull holds it aside (sync/held.py) and retries it by id, so it never pins the watermark; Import History
 resumes at it.
@@ -20,6 +20,7 @@ from xero_integration.core.errors import XeroError
 from xero_integration.core.objects import OBJECTS, SYNCED
 from xero_integration.core.pull import Watermark, if_modified_since
 from xero_integration.sync import connection
+from xero_integration.sync.inbound.advances import AdvancesIn
 from xero_integration.sync.inbound.base import DIRECTION
 from xero_integration.sync.inbound.contacts import ContactsIn
 from xero_integration.sync.inbound.invoices import TransactionsIn
@@ -31,16 +32,27 @@ WATERMARK_FIELD = {
 	"Contact": "contacts_pulled_until",
 	"Invoice": "invoices_pulled_until",
 	"CreditNote": "credit_notes_pulled_until",
+	"Overpayment": "overpayments_pulled_until",
+	"Prepayment": "prepayments_pulled_until",
 	"Payment": "payments_pulled_until",
 }
 LOCK_SECONDS = 900
 
 
-class Applier(ContactsIn, TransactionsIn, PaymentsIn):
+class Applier(ContactsIn, TransactionsIn, AdvancesIn, PaymentsIn):
 	"""One organisation's pull, applying every object family's records."""
 
-	APPLIES: ClassVar[dict] = {**ContactsIn.APPLIES, **TransactionsIn.APPLIES, **PaymentsIn.APPLIES}
-	BRINGS_FIRST: ClassVar[dict] = {**TransactionsIn.BRINGS_FIRST, **PaymentsIn.BRINGS_FIRST}
+	APPLIES: ClassVar[dict] = {
+		**ContactsIn.APPLIES,
+		**TransactionsIn.APPLIES,
+		**AdvancesIn.APPLIES,
+		**PaymentsIn.APPLIES,
+	}
+	BRINGS_FIRST: ClassVar[dict] = {
+		**TransactionsIn.BRINGS_FIRST,
+		**AdvancesIn.BRINGS_FIRST,
+		**PaymentsIn.BRINGS_FIRST,
+	}
 
 
 @contextmanager

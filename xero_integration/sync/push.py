@@ -1,7 +1,7 @@
 """The drain job: one organisation's outbox into Xero, in dependency order and batches of 50.
 
 The work itself is done by the object families in sync/outbound/ (contacts, invoices and credit notes,
-payments, advances), on their shared base: per batch, map each document, skip the unchanged, send with
+allocations, payments, advances), on their shared base: per batch, map each document, skip the unchanged, send with
 summarizeErrors=false and an idempotency key, then settle each element's outcome on its row, its
 document link and one log row, in the batch's transaction.
 """
@@ -14,17 +14,19 @@ from frappe import _
 
 from xero_integration.sync import connection, outbox
 from xero_integration.sync.outbound.advances import AdvancesOut
+from xero_integration.sync.outbound.allocations import AllocationsOut
 from xero_integration.sync.outbound.contacts import ContactsOut
 from xero_integration.sync.outbound.invoices import TransactionsOut
 from xero_integration.sync.outbound.payments import PaymentsOut
 
 
-class Pusher(ContactsOut, TransactionsOut, PaymentsOut, AdvancesOut):
+class Pusher(ContactsOut, TransactionsOut, AllocationsOut, PaymentsOut, AdvancesOut):
 	"""One organisation's drain, doing every object family's work."""
 
 	HANDLES: ClassVar[dict] = {
 		**ContactsOut.HANDLES,
 		**TransactionsOut.HANDLES,
+		**AllocationsOut.HANDLES,
 		**PaymentsOut.HANDLES,
 		**AdvancesOut.HANDLES,
 	}

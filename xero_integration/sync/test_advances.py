@@ -6,13 +6,11 @@ import json
 from decimal import Decimal
 
 import frappe
-from erpnext.accounts.party import get_party_account
 
 from xero_integration import api
-from xero_integration.sync import outbox
+from xero_integration.sync import outbox, pull
 from xero_integration.sync.test_push import PushTestCase
 from xero_integration.testing import (
-	COMPANY,
 	clerk,
 	make_advance,
 	make_customer,
@@ -21,37 +19,10 @@ from xero_integration.testing import (
 	make_sales_invoice,
 	make_sales_order,
 	make_supplier,
+	reconcile,
+	unreconcile,
 	xero_manager,
 )
-
-
-def reconcile(party_type: str, party: str, payment_name: str, invoice_name: str) -> None:
-	"""What a clerk does in Payment Reconciliation: fetch, allocate this payment to this invoice, reconcile."""
-	tool = frappe.new_doc("Payment Reconciliation")
-	tool.company = COMPANY
-	tool.party_type, tool.party = party_type, party
-	tool.receivable_payable_account = get_party_account(party_type, party, COMPANY)
-	tool.get_unreconciled_entries()
-	invoices = [row.as_dict() for row in tool.invoices if row.invoice_number == invoice_name]
-	payments = [row.as_dict() for row in tool.payments if row.reference_name == payment_name]
-	tool.allocate_entries(frappe._dict({"invoices": invoices, "payments": payments}))
-	tool.reconcile()
-
-
-def unreconcile(payment_name: str, invoice_name: str) -> None:
-	"""Unreconcile Payment, for one invoice of a Payment Entry."""
-	undo = frappe.get_doc(
-		{
-			"doctype": "Unreconcile Payment",
-			"company": COMPANY,
-			"voucher_type": "Payment Entry",
-			"voucher_no": payment_name,
-		}
-	)
-	undo.add_references()
-	undo.allocations = [row for row in undo.allocations if row.reference_name == invoice_name]
-	undo.save()
-	undo.submit()
 
 
 class TestAdvances(PushTestCase):
@@ -220,3 +191,41 @@ class TestAdvances(PushTestCase):
 		self.drain()
 		(entry,) = api.preview("Payment Entry", deposit.name)
 		self.assertEqual(entry["differences"], [])
+
+	def test_what_the_push_made_of_an_advance_comes_back_from_the_pull_as_nothing(self):
+		customer = make_customer("Round Trip Deposit Customer")
+		invoice = make_sales_invoice(customer, lines=((1, 100),))
+		deposit = make_advance("Customer", customer, 150)
+		refunded = make_advance("Customer", customer, 30)
+		self.drain()
+		reconcile("Customer", customer, deposit.name, invoice.name)
+		refunded.reload().cancel()
+		self.drain()
+		before = (
+			frappe.get_all(
+				"Payment Entry", filters={"party": customer}, fields=["name", "modified", "docstatus"]
+			),
+			frappe.db.count("Unreconcile Payment"),
+			frappe.db.count("Xero Outbox"),
+		)
+		frappe.db.commit()
+		counts = pull.pull_organisation(self.tenant)
+		frappe.db.commit()
+		self.assertEqual((counts.get("created", 0), counts.get("updated", 0)), (0, 0), counts)
+		after = (
+			frappe.get_all(
+				"Payment Entry", filters={"party": customer}, fields=["name", "modified", "docstatus"]
+			),
+			frappe.db.count("Unreconcile Payment"),
+			frappe.db.count("Xero Outbox"),
+		)
+		self.assertEqual(after, before)
+		self.assertEqual(self.outstanding(invoice), 0)
+		# A later change in ERPNext is still sent: the pull left the push's allocation as it was.
+		unreconcile(deposit.name, invoice.name)
+		calls = len(self.emulator.calls)
+		self.drain()
+		self.assertEqual(self.amount_due(invoice), 100)
+		self.assertEqual(
+			[c.method for c in list(self.emulator.calls)[calls:] if "/Overpayments/" in c.path], ["DELETE"]
+		)

@@ -3,7 +3,6 @@ documents, their ledger, totals to the cent, no duplicates, conflicts reported, 
 
 import datetime
 import subprocess
-import uuid
 from decimal import Decimal
 
 import frappe
@@ -11,7 +10,7 @@ from frappe.utils import add_days, flt, nowdate
 from frappe.utils.password import set_encrypted_password
 
 from xero_integration.core.pull import HOLD_ATTEMPTS, xero_datetime
-from xero_integration.emulator.xerojson import ms_date, ms_timestamp
+from xero_integration.emulator.xerojson import ms_timestamp
 from xero_integration.sync import pull
 from xero_integration.sync.integration_user import INTEGRATION_USER
 from xero_integration.testing import (
@@ -158,28 +157,6 @@ class InboundTestCase(FrappeTestCase):
 				"Reference": f"Bank {self.run_id}",
 			},
 		)
-
-	def prepayment_refund(self, contact: dict, amount) -> dict:
-		"""A cash refund of a customer's prepayment, as Xero's GET /Payments shows it (a Payment with
-		`Prepayment` where others have `Invoice`). The emulator does not model prepayments (they are
-		BankTransactions), so the record is placed in its state as Xero would hold it."""
-		now = self.emulator.clock.utcnow()
-		refund = {
-			"PaymentID": str(uuid.uuid4()),
-			"Date": ms_date(now.date()),
-			"Amount": amount,
-			"PaymentType": "ARPREPAYMENTPAYMENT",
-			"Status": "AUTHORISED",
-			"UpdatedDateUTC": ms_timestamp(now),
-			"Account": {"Code": "090"},
-			"Prepayment": {
-				"PrepaymentID": str(uuid.uuid4()),
-				"Type": "RECEIVE-PREPAYMENT",
-				"Contact": {"ContactID": contact["ContactID"]},
-			},
-		}
-		self.org().payments[refund["PaymentID"]] = refund
-		return refund
 
 	def held(self, xero_id: str) -> list[dict]:
 		return frappe.get_all(
@@ -444,23 +421,6 @@ class TestPull(InboundTestCase):
 		self.assertIn(f"failed {HOLD_ATTEMPTS} times", messages[0])
 		self.assertIn("260", messages[1])
 		self.assertEqual(self.held(bad["InvoiceID"]), [{"status": "Parked", "attempts": HOLD_ATTEMPTS}])
-
-	def test_a_refund_of_a_prepayment_is_skipped_once_and_the_watermark_moves_on(self):
-		contact = self.contact("Prepaid Buyer")
-		invoice = self.invoice(contact, [(2, 50, "200", "OUTPUT2")], number="PRE")  # 115.00
-		refund = self.prepayment_refund(contact, 25)
-		paid = self.payment(invoice, 15)
-		for _pull in range(2):
-			self.pull()
-		self.assertFalse(self.linked("Payment", refund["PaymentID"]))
-		self.assertEqual(self.document_of("Payment", paid["PaymentID"], "Payment Entry").docstatus, 1)
-		watermark = frappe.db.get_value("Xero Organisation", self.tenant, "payments_pulled_until")
-		self.assertGreaterEqual(watermark, pull.db_datetime(xero_datetime(paid["UpdatedDateUTC"])))
-		logs = frappe.get_all(
-			"Xero Sync Log", filters={"xero_id": refund["PaymentID"]}, fields=["status", "message"]
-		)
-		self.assertEqual([log.status for log in logs], ["Skipped"], logs)
-		self.assertIn("prepayment", logs[0].message)
 
 	def test_the_first_scheduled_pull_starts_when_the_company_is_linked(self):
 		history = self.contact("Long Before Linking")

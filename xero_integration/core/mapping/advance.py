@@ -1,15 +1,22 @@
-"""An advance (a Payment Entry that leaves money unallocated, or pays an order) as a Xero overpayment, and
-what it settles as the overpayment's allocations. Frappe-free.
+"""ERPNext advances <-> Xero overpayments and prepayments. Frappe-free.
 
-Xero can't edit a payment and has nothing like ERPNext's unallocated amount on one. A Payment Entry
-with an advance therefore goes to Xero whole, as one RECEIVE-/SPEND-OVERPAYMENT bank transaction of its
-amount, and every invoice it settles, at submit or later (Payment Reconciliation, an invoice's advances
-table), is an allocation of that overpayment; Unreconcile Payment removes the allocation. A cancelled
-one is taken back by removing its allocations and refunding the overpayment on the same date, so that
-the bank account nets to nothing.
+Out: Xero can't edit a payment and has nothing like ERPNext's unallocated amount on one. A Payment Entry
+with an advance (money left unallocated, or paid against an order) therefore goes to Xero whole, as one
+RECEIVE-/SPEND-OVERPAYMENT bank transaction of its amount, and every invoice it settles, at submit or
+later (Payment Reconciliation, an invoice's advances table), is an allocation of that overpayment;
+Unreconcile Payment removes the allocation. A cancelled one is taken back by removing its allocations
+and refunding the overpayment on the same date, so that the bank account nets to nothing.
+
+In: a customer's (or supplier's) money received before, or beyond, what they owe is in Xero a
+Prepayment or an Overpayment, made by a RECEIVE-/SPEND- bank transaction of that type and then
+allocated to invoices or refunded. ERPNext keeps the same money as an advance: a Payment Entry left
+unallocated on the party's account, reconciled against the invoices it settles. The bank account it
+reached is the bank transaction's (a prepayment or overpayment does not name it). Refunds are payments
+(payment.py).
 """
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 
 from xero_integration.core.mapping import content_hash
@@ -21,12 +28,27 @@ from xero_integration.core.mapping.context import (
 	check_currency,
 )
 from xero_integration.core.mapping.invoice import xero_currency_rate
-from xero_integration.core.mapping.payment import INVOICE_DIRECTION, PAY, RECEIVE, party_side
+from xero_integration.core.mapping.payment import (
+	ADVANCE_KINDS,
+	INVOICE_DIRECTION,
+	PAY,
+	RECEIVE,
+	entry_values,
+	party_side,
+)
 from xero_integration.core.money import ZERO, money, to_date_string, to_decimal
 
 # What an order's advance is paid against: in Xero it is credit of the party until an invoice takes it.
 ORDER_DOCTYPES = ("Sales Order", "Purchase Order")
-OVERPAYMENT_TYPES = {(RECEIVE, "Customer"): "RECEIVE-OVERPAYMENT", (PAY, "Supplier"): "SPEND-OVERPAYMENT"}
+# Xero Type -> (ERPNext payment_type, party_type)
+ADVANCE_TYPES = {
+	"RECEIVE-OVERPAYMENT": (RECEIVE, "Customer"),
+	"RECEIVE-PREPAYMENT": (RECEIVE, "Customer"),
+	"SPEND-OVERPAYMENT": (PAY, "Supplier"),
+	"SPEND-PREPAYMENT": (PAY, "Supplier"),
+}
+# What an advance is sent as: (payment_type, party_type) -> its overpayment's Type.
+OVERPAYMENT_TYPES = {side: type_ for type_, side in ADVANCE_TYPES.items() if type_.endswith("-OVERPAYMENT")}
 
 
 def advance_amount(pe: Mapping) -> Decimal:
@@ -139,13 +161,8 @@ def wanted_allocations(
 def allocation_hash(allocation: Mapping) -> str:
 	"""What makes an allocation the same one: its invoice and amount (not the date it was made)."""
 	return content_hash(
-		{"InvoiceID": allocation["Invoice"]["InvoiceID"], "Amount": str(allocation["Amount"])}
+		{"InvoiceID": allocation["Invoice"]["InvoiceID"].lower(), "Amount": str(money(allocation["Amount"]))}
 	)
-
-
-def allocation_object(doctype: str, name: str) -> str:
-	"""How the app names, in its Xero Document Links, the allocation of an advance to one invoice."""
-	return f"Allocation:{doctype}:{name}"
 
 
 def refund_payload(pe: Mapping, ctx: MappingContext, *, overpayment_id: str, amount) -> dict:
@@ -165,3 +182,110 @@ def refund_payload(pe: Mapping, ctx: MappingContext, *, overpayment_id: str, amo
 		payload["CurrencyRate"] = xero_currency_rate(exchange_rate)
 	problems.raise_if_any()
 	return payload
+
+
+# A Xero advance that no longer stands.
+GONE_STATUSES = ("VOIDED", "DELETED")
+
+
+def kind_of(record: Mapping) -> str:
+	""" "Overpayment" or "Prepayment": which of the two a Xero record is."""
+	return next(kind for kind in ADVANCE_KINDS if f"{kind}ID" in record)
+
+
+def made_by(kind: str, xero_id: str) -> str:
+	"""The `where` of the bank transaction that made this prepayment or overpayment."""
+	return f'{kind}ID==Guid("{xero_id}")'
+
+
+@dataclass(frozen=True)
+class InvoiceAllocation:
+	"""What a prepayment or overpayment settles of one invoice: the sum of its allocations to it still
+	standing in Xero, and their AllocationIDs, in Xero's order."""
+
+	invoice_xero_id: str
+	allocation_ids: tuple[str, ...]
+	amount: Decimal
+
+
+def allocations_by_invoice(record: Mapping) -> dict[str, InvoiceAllocation]:
+	"""The allocations of a prepayment or overpayment still standing (a deleted one is flagged IsDeleted
+	or gone from the list), by the lowercase InvoiceID they settle."""
+	found: dict[str, list[Mapping]] = {}
+	for allocation in record.get("Allocations") or []:
+		invoice_id = (allocation.get("Invoice") or {}).get("InvoiceID")
+		if invoice_id and not allocation.get("IsDeleted"):
+			found.setdefault(invoice_id.lower(), []).append(allocation)
+	return {
+		invoice_id: InvoiceAllocation(
+			invoice_id,
+			tuple(a["AllocationID"].lower() for a in allocations if a.get("AllocationID")),
+			sum((money(a.get("Amount")) for a in allocations), ZERO),
+		)
+		for invoice_id, allocations in found.items()
+	}
+
+
+@dataclass
+class PulledAdvance:
+	"""A Xero prepayment or overpayment as the Payment Entry of an advance (values: its own fields; the
+	party is the caller's, from contact_id), in `currency` on the party's side. gone: voided in Xero."""
+
+	values: dict
+	contact_id: str
+	currency: str
+	gone: bool
+
+
+def advance_to_erpnext(
+	record: Mapping,
+	bank_transaction: Mapping | None,
+	ctx: MappingContext,
+	*,
+	reverse_accounts: Mapping[str, str],
+) -> PulledAdvance:
+	"""A Xero prepayment or overpayment as the Payment Entry of an advance: its whole Total received from
+	(or paid to) the party into (or out of) the bank account of the bank transaction that made it, with
+	nothing allocated (allocations are reconciled afterwards, one invoice at a time). Like payments, the
+	party side is in the advance's currency and the bank side in the base currency."""
+	problems = Problems()
+	kind = kind_of(record)
+	xero_id = record[f"{kind}ID"]
+	payment_type, party_type = ADVANCE_TYPES.get(record.get("Type"), (None, None))
+	if payment_type is None:
+		problems.add(
+			f"Xero {kind.lower()} {xero_id} is of type {record.get('Type')}, which the app does not know."
+		)
+	if not (record.get("Contact") or {}).get("ContactID"):
+		problems.add(f"Xero {kind.lower()} {xero_id} names no contact.")
+	if to_decimal(record.get("TotalTax")):
+		problems.add(
+			f"Xero {kind.lower()} {xero_id} carries {money(record['TotalTax'])} of tax; an ERPNext advance "
+			"carries none: record it in ERPNext by hand."
+		)
+	bank_account = None
+	if bank_transaction is None:
+		problems.add(f"Xero has no bank transaction that made {kind.lower()} {xero_id}.")
+	else:
+		code = (bank_transaction.get("BankAccount") or {}).get("Code")
+		bank_account = reverse_accounts.get(code)
+		if not bank_account:
+			problems.add(
+				f"Xero account code '{code}' ({kind.lower()} {xero_id}) has no ERPNext account mapped."
+			)
+	currency = record.get("CurrencyCode") or ctx.base_currency
+	check_currency(ctx, currency, problems)
+	problems.raise_if_any()
+
+	values = entry_values(
+		payment_type,
+		party_type,
+		amount=record.get("Total"),
+		currency_rate=record.get("CurrencyRate") if currency != ctx.base_currency else None,
+		bank_account=bank_account,
+		date=record.get("Date"),
+		reference=record.get("Reference") or record.get("InvoiceNumber") or xero_id,
+	)
+	return PulledAdvance(
+		values, record["Contact"]["ContactID"], currency, gone=record.get("Status") in GONE_STATUSES
+	)

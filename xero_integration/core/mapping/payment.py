@@ -29,12 +29,20 @@ from xero_integration.core.money import ZERO, from_xero_date, money, to_date_str
 RECEIVE, PAY = "Receive", "Pay"
 # The direction money moves for an ordinary invoice of each doctype.
 INVOICE_DIRECTION = {SALES: RECEIVE, PURCHASE: PAY}
-# Xero PaymentType -> (ERPNext payment_type, party_type, reference doctype, against a credit note)
+# What a Xero payment can pay: an invoice, a credit note (a refund of a return), or a prepayment or
+# overpayment (a refund of an advance).
+PAID_KINDS = ("Invoice", "CreditNote", "Overpayment", "Prepayment")
+ADVANCE_KINDS = ("Overpayment", "Prepayment")
+# Xero PaymentType -> (ERPNext payment_type, party_type, what it pays)
 PAYMENT_TYPES = {
-	"ACCRECPAYMENT": (RECEIVE, "Customer", SALES, False),
-	"ACCPAYPAYMENT": (PAY, "Supplier", PURCHASE, False),
-	"ARCREDITPAYMENT": (PAY, "Customer", SALES, True),
-	"APCREDITPAYMENT": (RECEIVE, "Supplier", PURCHASE, True),
+	"ACCRECPAYMENT": (RECEIVE, "Customer", "Invoice"),
+	"ACCPAYPAYMENT": (PAY, "Supplier", "Invoice"),
+	"ARCREDITPAYMENT": (PAY, "Customer", "CreditNote"),
+	"APCREDITPAYMENT": (RECEIVE, "Supplier", "CreditNote"),
+	"AROVERPAYMENTPAYMENT": (PAY, "Customer", "Overpayment"),
+	"APOVERPAYMENTPAYMENT": (RECEIVE, "Supplier", "Overpayment"),
+	"ARPREPAYMENTPAYMENT": (PAY, "Customer", "Prepayment"),
+	"APPREPAYMENTPAYMENT": (RECEIVE, "Supplier", "Prepayment"),
 }
 
 
@@ -117,17 +125,72 @@ def payment_object(reference: Mapping) -> str:
 
 @dataclass
 class PulledPayment:
-	"""A Xero Payment as an ERPNext Payment Entry allocated to its one invoice or credit note.
+	"""A Xero Payment as an ERPNext Payment Entry settling its one invoice, credit note, prepayment or
+	overpayment.
 
-	values: the entry's own fields (its references are the caller's: it knows the ERPNext name of the
-	paid document, Xero's pays_xero_id of a pays_kind, "Invoice" or "CreditNote"). A credit note refund
-	is allocated as a negative amount, as ERPNext does for returns."""
+	values: the entry's own fields (what it settles is the caller's: it knows the ERPNext name of
+	Xero's pays_xero_id, of a pays_kind in PAID_KINDS). A credit note refund is allocated as a negative
+	amount, as ERPNext does for returns; the refund of an advance settles allocated_amount of it."""
 
 	values: dict
 	pays_kind: str
 	pays_xero_id: str | None
 	allocated_amount: Decimal
 	deleted: bool
+
+
+def payment_kind(payment: Mapping) -> tuple[str, str, str]:
+	"""(ERPNext payment_type, party_type, what it pays) of a Xero payment: by its PaymentType or, without
+	one, by the document it names (a bill, a supplier's credit note or advance: the purchase side)."""
+	kind = PAYMENT_TYPES.get(payment.get("PaymentType") or "")
+	if kind:
+		return kind
+	pays = next((key for key in PAID_KINDS if payment.get(key)), "Invoice")
+	supplier = (payment.get(pays) or {}).get("Type", "").startswith(("ACCPAY", "SPEND"))
+	return next(
+		kind for kind in PAYMENT_TYPES.values() if kind[2] == pays and (kind[1] == "Supplier") == supplier
+	)
+
+
+def entry_values(
+	payment_type: str,
+	party_type: str,
+	*,
+	amount,
+	currency_rate,
+	bank_account: str | None,
+	bank_amount=None,
+	date,
+	reference: str,
+) -> dict:
+	"""A Payment Entry's own fields for money that moves `amount` of the document's currency on the
+	party's account and reaches (or leaves) a bank account in the base currency. currency_rate is
+	Xero's (document currency per unit of base currency; None in the base currency); bank_amount what
+	Xero says reached the bank."""
+	amount = money(amount)
+	if to_decimal(currency_rate):
+		exchange_rate = erpnext_conversion_rate(currency_rate)
+		base_amount = (
+			money(bank_amount) if bank_amount is not None else money(amount / to_decimal(currency_rate))
+		)
+	else:
+		exchange_rate, base_amount = to_decimal(1, CONVERSION_RATE_PLACES), amount
+	party_side = {"amount": amount, "rate": exchange_rate}
+	bank_side = {"amount": base_amount, "rate": to_decimal(1, CONVERSION_RATE_PLACES)}
+	source, target = (party_side, bank_side) if payment_type == RECEIVE else (bank_side, party_side)
+	return {
+		"doctype": "Payment Entry",
+		"payment_type": payment_type,
+		"party_type": party_type,
+		"posting_date": from_xero_date(date),
+		"reference_no": reference,
+		"reference_date": from_xero_date(date),
+		"paid_amount": source["amount"],
+		"source_exchange_rate": source["rate"],
+		"received_amount": target["amount"],
+		"target_exchange_rate": target["rate"],
+		"paid_to" if payment_type == RECEIVE else "paid_from": bank_account,
+	}
 
 
 def payment_to_erpnext(
@@ -137,15 +200,9 @@ def payment_to_erpnext(
 	party account is in the document's currency."""
 	problems = Problems()
 	payment_id = payment.get("PaymentID")
-	kind = PAYMENT_TYPES.get(payment.get("PaymentType") or "")
-	if kind is None:
-		kind = PAYMENT_TYPES["ARCREDITPAYMENT" if payment.get("CreditNote") else "ACCRECPAYMENT"]
-		invoice_type = (payment.get("Invoice") or payment.get("CreditNote") or {}).get("Type", "")
-		if invoice_type.startswith("ACCPAY"):
-			kind = PAYMENT_TYPES["APCREDITPAYMENT" if payment.get("CreditNote") else "ACCPAYPAYMENT"]
-	payment_type, party_type, _doctype, is_credit_note = kind
-	document = payment.get("CreditNote" if is_credit_note else "Invoice") or {}
-	xero_id = document.get("CreditNoteID" if is_credit_note else "InvoiceID")
+	payment_type, party_type, pays_kind = payment_kind(payment)
+	document = payment.get(pays_kind) or {}
+	xero_id = document.get(f"{pays_kind}ID")
 	if not xero_id:
 		problems.add(f"Xero payment {payment_id} does not say which invoice or credit note it pays.")
 	code = (payment.get("Account") or {}).get("Code")
@@ -157,35 +214,20 @@ def payment_to_erpnext(
 	problems.raise_if_any()
 
 	amount = money(payment.get("Amount"))
-	if currency != ctx.base_currency and to_decimal(payment.get("CurrencyRate")):
-		exchange_rate = erpnext_conversion_rate(payment["CurrencyRate"])
-		base_amount = (
-			money(payment["BankAmount"])
-			if payment.get("BankAmount") is not None
-			else money(amount / to_decimal(payment["CurrencyRate"]))
-		)
-	else:
-		exchange_rate, base_amount = to_decimal(1, CONVERSION_RATE_PLACES), amount
-	party_side = {"amount": amount, "rate": exchange_rate}
-	bank_side = {"amount": base_amount, "rate": to_decimal(1, CONVERSION_RATE_PLACES)}
-	source, target = (party_side, bank_side) if payment_type == RECEIVE else (bank_side, party_side)
-	values = {
-		"doctype": "Payment Entry",
-		"payment_type": payment_type,
-		"party_type": party_type,
-		"posting_date": from_xero_date(payment.get("Date")),
-		"reference_no": payment.get("Reference") or payment_id,
-		"reference_date": from_xero_date(payment.get("Date")),
-		"paid_amount": source["amount"],
-		"source_exchange_rate": source["rate"],
-		"received_amount": target["amount"],
-		"target_exchange_rate": target["rate"],
-		"paid_to" if payment_type == RECEIVE else "paid_from": bank_account,
-	}
+	values = entry_values(
+		payment_type,
+		party_type,
+		amount=amount,
+		currency_rate=payment.get("CurrencyRate") if currency != ctx.base_currency else None,
+		bank_account=bank_account,
+		bank_amount=payment.get("BankAmount"),
+		date=payment.get("Date"),
+		reference=payment.get("Reference") or payment_id,
+	)
 	return PulledPayment(
 		values,
-		pays_kind="CreditNote" if is_credit_note else "Invoice",
+		pays_kind=pays_kind,
 		pays_xero_id=xero_id,
-		allocated_amount=-amount if is_credit_note else amount,
+		allocated_amount=-amount if pays_kind == "CreditNote" else amount,
 		deleted=payment.get("Status") == "DELETED",
 	)

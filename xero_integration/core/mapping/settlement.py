@@ -85,9 +85,10 @@ def _account_field(entry: Mapping) -> str:
 def journal_settlements(je: Mapping) -> list[dict]:
 	"""The invoices a Journal Entry settles: each party row against an invoice, paid from the entry's
 	one other account (a write-off, a bad debt, a bank). Several other accounts, or none (a contra
-	between a customer and a supplier), Xero can't take as a payment: the entry waits, saying so."""
+	between a customer and a supplier), Xero can't take as a payment: the entry waits, saying so. A
+	return applied to another invoice is no payment: it is its credit note's allocation."""
 	rows = journal_rows(je)
-	if not rows:
+	if not rows or return_applied(je):
 		return []
 	others = {row.get("account") for row in je.get("accounts") or [] if not row.get("party")}
 	if len(others) != 1:
@@ -107,12 +108,7 @@ def journal_settlements(je: Mapping) -> list[dict]:
 	entries = []
 	for row in rows:
 		doctype = row["reference_type"]
-		# What the row takes off the invoice's outstanding: a credit to a customer, a debit to a supplier.
-		amount = to_decimal(row.get("credit_in_account_currency")) - to_decimal(
-			row.get("debit_in_account_currency")
-		)
-		if doctype == PURCHASE:
-			amount = -amount
+		amount = settled_by(row)
 		if amount <= ZERO:
 			raise MappingError(
 				[
@@ -142,6 +138,38 @@ def journal_settlements(je: Mapping) -> list[dict]:
 			}
 		)
 	return entries
+
+
+def settled_by(row: Mapping):
+	"""What a journal row takes off its document's outstanding: a credit to a customer, a debit to a
+	supplier (negative: it adds to it)."""
+	amount = to_decimal(row.get("credit_in_account_currency")) - to_decimal(
+		row.get("debit_in_account_currency")
+	)
+	return -amount if row.get("reference_type") == PURCHASE else amount
+
+
+def return_applied(je: Mapping) -> dict | None:
+	"""What a Journal Entry (a dict or ERPNext's document: only .get is used) that applies a return to another invoice of the same party does (Payment
+	Reconciliation makes one, a "Credit Note" or "Debit Note" entry of two party rows and nothing else):
+	{"return": (doctype, name), "invoice": (doctype, name), "amount", "date"}; None for any other entry."""
+	accounts = je.get("accounts") or []
+	rows = journal_rows(je)
+	if len(accounts) != 2 or len(rows) != 2:
+		return None
+	settled = {settled_by(row): row for row in rows}
+	if len({(row.get("party_type"), row.get("party"), row.get("reference_type")) for row in rows}) != 1:
+		return None
+	taken, given = max(settled), min(settled)
+	if len(settled) != 2 or taken <= ZERO or taken != -given:
+		return None
+	invoice, credit = settled[taken], settled[given]
+	return {
+		"return": (credit.get("reference_type"), credit.get("reference_name")),
+		"invoice": (invoice.get("reference_type"), invoice.get("reference_name")),
+		"amount": money(taken),
+		"date": je.get("posting_date"),
+	}
 
 
 # ERPNext's own currency entries: Xero computes its own gains and losses, so these stay ERPNext's.

@@ -4,7 +4,12 @@ import pytest
 
 from xero_integration.core.mapping.context import MappingError
 from xero_integration.core.mapping.payment import payment_object, payment_payloads
-from xero_integration.core.mapping.settlement import journal_settlements, paid_at_once, settlements
+from xero_integration.core.mapping.settlement import (
+	journal_settlements,
+	paid_at_once,
+	return_applied,
+	settlements,
+)
 from xero_integration.core.mapping.test_invoice import CTX
 from xero_integration.core.mapping.test_payment import ACCOUNTS, PAY_CTX, XERO_IDS, receipt
 
@@ -193,3 +198,74 @@ def test_a_paid_purchase_invoice_is_paid_from_its_cash_or_bank_account():
 def test_an_invoice_not_paid_at_once_carries_no_payment():
 	assert paid_at_once(pos_invoice(is_pos=0)) == []
 	assert paid_at_once({"doctype": "Purchase Invoice", "name": "PINV-2", "is_paid": 0}) == []
+
+
+def credit_note_journal(return_row: dict, invoice_row: dict, **extra) -> dict:
+	"""What Payment Reconciliation makes of a return applied to another invoice."""
+	return {
+		"doctype": "Journal Entry",
+		"name": "JV-CN",
+		"voucher_type": "Credit Note",
+		"posting_date": "2024-07-01",
+		"accounts": [
+			{"account": "Debtors - TC", "party_type": "Customer", "party": "Acme", **invoice_row},
+			{"account": "Debtors - TC", "party_type": "Customer", "party": "Acme", **return_row},
+		],
+	} | extra
+
+
+def test_a_return_applied_to_another_invoice_is_its_credit_notes_allocation_not_a_payment():
+	je = credit_note_journal(
+		{"reference_type": "Sales Invoice", "reference_name": "SINV-RET-1", "debit_in_account_currency": 30},
+		{"reference_type": "Sales Invoice", "reference_name": "SINV-2", "credit_in_account_currency": 30},
+	)
+	assert return_applied(je) == {
+		"return": ("Sales Invoice", "SINV-RET-1"),
+		"invoice": ("Sales Invoice", "SINV-2"),
+		"amount": D("30.00"),
+		"date": "2024-07-01",
+	}
+	assert settlements(je) == []
+
+
+def test_a_debit_note_applied_to_another_bill_is_recognised_the_supplier_way_round():
+	bill_row = {
+		"reference_type": "Purchase Invoice",
+		"reference_name": "PINV-2",
+		"debit_in_account_currency": 12,
+	}
+	je = credit_note_journal(
+		{
+			"reference_type": "Purchase Invoice",
+			"reference_name": "PINV-RET-1",
+			"credit_in_account_currency": 12,
+		},
+		bill_row,
+		voucher_type="Debit Note",
+	)
+	for row in je["accounts"]:
+		row.update(account="Creditors - TC", party_type="Supplier", party="Parts Ltd")
+	assert (return_applied(je)["return"], return_applied(je)["invoice"]) == (
+		("Purchase Invoice", "PINV-RET-1"),
+		("Purchase Invoice", "PINV-2"),
+	)
+
+
+def test_journals_that_only_look_like_it_are_not_a_return_applied():
+	unequal = credit_note_journal(
+		{"reference_type": "Sales Invoice", "reference_name": "SINV-RET-1", "debit_in_account_currency": 30},
+		{"reference_type": "Sales Invoice", "reference_name": "SINV-2", "credit_in_account_currency": 20},
+	)
+	two_parties = credit_note_journal(
+		{"reference_type": "Sales Invoice", "reference_name": "SINV-RET-1", "debit_in_account_currency": 30},
+		{
+			"reference_type": "Sales Invoice",
+			"reference_name": "SINV-2",
+			"credit_in_account_currency": 30,
+			"party": "Someone Else",
+		},
+	)
+	assert return_applied(unequal) is None
+	assert return_applied(two_parties) is None
+	with pytest.raises(MappingError, match="a contra"):
+		settlements(two_parties)

@@ -68,8 +68,8 @@ def pulls(direction_field: str) -> bool:
 class Inbound:
 	"""Applies Xero records of one organisation to its Company. One per job (the client is not
 	thread-safe); caches what every record needs (mapping context, reverse mappings). The object
-	families (contacts.py, invoices.py, payments.py) add the applying, named in APPLIES, and what must
-	be in ERPNext first, in BRINGS_FIRST; sync/pull.py puts them together."""
+	families (contacts.py, invoices.py, advances.py, payments.py) add the applying, named in APPLIES,
+	and what must be in ERPNext first, in BRINGS_FIRST; sync/pull.py puts them together."""
 
 	APPLIES: ClassVar[dict] = {}  # Xero object -> method applying one record of it
 	BRINGS_FIRST: ClassVar[dict] = {}  # Xero object -> method bringing in what a page of it needs
@@ -169,6 +169,32 @@ class Inbound:
 		return found
 
 	# ---- applying ---------------------------------------------------------------------------------
+
+	def bring(self, kind: str, xero_ids) -> None:
+		"""Those of these Xero records no document is linked to yet, fetched together and applied: what a
+		page of records needs in ERPNext first (the invoices a payment pays, say)."""
+		missing = links.unlinked(self.organisation, kind, list(dict.fromkeys(xero_ids)))
+		if missing:
+			for record in self.fetch(kind, missing).values():
+				self.apply(kind, record)
+
+	def linked_document(self, kind: str, xero_id: str | None) -> tuple[str, str]:
+		"""(doctype, name) of the document a Xero record is, brought in first when it is not linked yet."""
+		if not xero_id:
+			raise NeedsAttention(_("It does not say which Xero document it settles."))
+		found = self.links_of(kind, xero_id)
+		if not found:
+			record = self.fetch(kind, [xero_id]).get(xero_id.lower())
+			if record:
+				self.apply(kind, record)
+			found = self.links_of(kind, xero_id)
+		if not found:
+			raise NeedsAttention(
+				_(
+					"It settles Xero {0} {1}, which is not in ERPNext: fix that document first (see its log)."
+				).format(kind, xero_id)
+			)
+		return found[0].reference_doctype, found[0].reference_name
 
 	def apply_all(self, kind: str, records: list[dict]) -> list[Outcome]:
 		"""Apply a page of records, after bringing in, in bulk, what they need first (the contacts of
@@ -274,7 +300,8 @@ class Inbound:
 		return links.links_of_record(self.organisation, xero_object, xero_id, doctype)
 
 	def link(self, doctype: str, name: str, xero_object: str, record: dict, status=None) -> None:
-		id_key = OBJECTS["Payment" if xero_object.startswith("Payment") else xero_object].id_key
+		kind = xero_object.split(":", 1)[0]  # "Payment:Sales Invoice:SINV-1" is a Payment
+		id_key = OBJECTS["Payment" if kind == links.REFUND else kind].id_key
 		links.save_link(
 			self.organisation,
 			doctype,

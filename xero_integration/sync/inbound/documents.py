@@ -8,6 +8,7 @@ and is submitted when Xero says it is approved: a document that does not total w
 recorded.
 """
 
+from contextlib import contextmanager
 from decimal import Decimal
 
 import frappe
@@ -61,6 +62,48 @@ def cancel(doc) -> None:
 
 def delete(doc) -> None:
 	frappe.delete_doc(doc.doctype, doc.name, ignore_permissions=True, flags={"from_xero": True})
+
+
+@contextmanager
+def writing_from_xero():
+	"""ERPNext's own tools (reconciling an advance, unreconciling it) save documents the pull does not
+	hold: while they run for the pull, all they write counts as from Xero (sync/events.py)."""
+	before = frappe.flags.get("from_xero")
+	frappe.flags.from_xero = True
+	try:
+		yield
+	finally:
+		frappe.flags.from_xero = before
+
+
+def payment_entry(values: dict, *, company: str, party: str, party_account: str, cost_center=None):
+	"""A new, unsaved Payment Entry of a pulled payment's mapped values (core mapping entry_values) between
+	the party's account and the bank."""
+	from erpnext.accounts.doctype.account.account import get_account_currency
+
+	receive = values["payment_type"] == "Receive"
+	bank = values.get("paid_to") if receive else values.get("paid_from")
+	entry = frappe.new_doc("Payment Entry")
+	entry.update(
+		{
+			"payment_type": values["payment_type"],
+			"company": company,
+			"cost_center": cost_center,
+			"party_type": values["party_type"],
+			"party": party,
+			"paid_from": party_account if receive else bank,
+			"paid_to": bank if receive else party_account,
+			f"paid_{'from' if receive else 'to'}_account_currency": get_account_currency(party_account),
+			"posting_date": values["posting_date"],
+			"reference_no": values["reference_no"],
+			"reference_date": values["reference_date"],
+			"paid_amount": flt(values["paid_amount"], 2),
+			"received_amount": flt(values["received_amount"], 2),
+			"source_exchange_rate": flt(values["source_exchange_rate"], 9),
+			"target_exchange_rate": flt(values["target_exchange_rate"], 9),
+		}
+	)
+	return entry
 
 
 def rounding_row_of(doc):

@@ -16,9 +16,9 @@ from xero_integration.core.mapping import content_hash
 from xero_integration.core.mapping.advance import (
 	OVERPAYMENT_TYPES,
 	allocation_hash,
-	allocation_object,
 	is_advance,
 	overpayment_payload,
+	party_amount,
 	refund_payload,
 	wanted_allocations,
 )
@@ -28,8 +28,6 @@ from xero_integration.core.money import money, to_decimal
 from xero_integration.core.where import equals
 from xero_integration.sync import events, links, outbox
 from xero_integration.sync.outbound.base import Outbound, Work
-
-ALLOCATION = "Allocation:"
 
 
 class AdvancesOut(Outbound):
@@ -166,8 +164,7 @@ class AdvancesOut(Outbound):
 			for t in found
 			if t.get("Type") == overpayment_type
 			and (t.get("Contact") or {}).get("ContactID", "").lower() == contact["xero_id"].lower()
-			and money(t.get("Total"))
-			== money(doc.paid_amount if doc.payment_type == "Receive" else doc.received_amount)
+			and money(t.get("Total")) == party_amount(doc)
 		]
 		taken = links.linked_xero_ids(self.organisation, [t["OverpaymentID"] for t in candidates])
 		kept = [t for t in candidates if t["OverpaymentID"].lower() not in taken]
@@ -190,7 +187,7 @@ class AdvancesOut(Outbound):
 			return
 		current = {
 			link["xero_object"]: link
-			for link in links.links_of(self.organisation, doc.doctype, doc.name, ALLOCATION)
+			for link in links.links_of(self.organisation, doc.doctype, doc.name, f"{links.ALLOCATION}:")
 			if link["xero_status"] != "DELETED"
 		}
 		if work.row["uncertain"]:
@@ -245,7 +242,7 @@ class AdvancesOut(Outbound):
 		}
 		dates = {key: frappe.db.get_value(key[0], key[1], "posting_date") for key in keys}
 		return {
-			allocation_object(*key): allocation
+			links.allocation_object(*key): allocation
 			for key, allocation in wanted_allocations(doc, xero_ids=targets, dates=dates).items()
 		}
 
@@ -297,7 +294,7 @@ class AdvancesOut(Outbound):
 	def refund(self, work: Work) -> None:
 		row, overpayment_id = work.row, work.link["xero_id"]
 		for link in links.links_of(
-			self.organisation, row["reference_doctype"], row["reference_name"], ALLOCATION
+			self.organisation, row["reference_doctype"], row["reference_name"], f"{links.ALLOCATION}:"
 		):
 			if link["xero_status"] == "DELETED":
 				continue
@@ -326,7 +323,7 @@ class AdvancesOut(Outbound):
 				self.organisation,
 				row["reference_doctype"],
 				row["reference_name"],
-				"Refund",
+				links.REFUND,
 				result.xero_id,
 				"AUTHORISED",
 			)

@@ -1,5 +1,6 @@
 """Sales and Purchase Invoices and their returns to Xero invoices, bills and credit notes: create or
-update, void (or delete a draft) on cancel, and allocate a return to the invoice it reduces."""
+update, and void (or delete a draft) on cancel. A return's allocation to the invoice it reduces is
+allocations.py's."""
 
 from functools import cached_property
 from typing import ClassVar
@@ -7,9 +8,8 @@ from typing import ClassVar
 from frappe import _
 
 from xero_integration.core import batching, parties
-from xero_integration.core.errors import XeroNotFound, XeroValidationError
 from xero_integration.core.mapping.context import MappingError
-from xero_integration.core.mapping.credit_note import allocation_payload, map_credit_note
+from xero_integration.core.mapping.credit_note import map_credit_note
 from xero_integration.core.mapping.invoice import map_invoice
 from xero_integration.core.objects import OBJECTS
 from xero_integration.core.where import equals
@@ -28,7 +28,6 @@ class TransactionsOut(Outbound):
 		("CreditNote", "upsert"): "push_transactions",
 		("Invoice", "void"): "void_transactions",
 		("CreditNote", "void"): "void_transactions",
-		("CreditNote", "allocate"): "allocate_credit_notes",
 	}
 
 	def push_transactions(self, rows: list[dict]):
@@ -256,52 +255,6 @@ class TransactionsOut(Outbound):
 				self.finish(work, "Success", work.link["xero_id"], None, result.element)
 			else:
 				self.attention(work, explain_void_refusal(result.errors), result.element)
-
-	def allocate_credit_notes(self, rows: list[dict]):
-		for work in self.load(rows):
-			with self.isolated(work):
-				row = work.row
-				if work.doc.docstatus == 2:
-					self.skipped(work, _("Cancelled in ERPNext: not allocated."))
-					continue
-				credit = links.get_link(self.organisation, work.doc.doctype, work.doc.name, "CreditNote")
-				invoice = links.get_link(
-					self.organisation, work.doc.doctype, work.doc.return_against, "Invoice"
-				)
-				if not credit or not invoice:
-					self.skipped(
-						work, _("The original invoice is not in Xero: the credit note stays unallocated.")
-					)
-					continue
-				work.payload = allocation_payload(
-					work.doc.grand_total, invoice["xero_id"], work.doc.posting_date
-				)
-				try:
-					self.client.call(
-						"create_credit_note_allocation",
-						credit["xero_id"],
-						work.payload,
-						summarize_errors=False,
-						idempotency_key=batching.idempotency_key(
-							self.organisation, "allocate", [f"{row['name']}:{row['claimed_at']}"]
-						),
-					)
-				except XeroValidationError as e:
-					self.attention(work, e.messages, e.body)
-					continue
-				except XeroNotFound as e:
-					self.attention(
-						work,
-						_(
-							"Xero no longer has the credit note or the invoice (removed there meanwhile): "
-							"nothing was allocated. Check both in Xero."
-						),
-						e.body,
-					)
-					continue
-				self.finish(
-					work, "Success", credit["xero_id"], _("Allocated to {0}.").format(work.doc.return_against)
-				)
 
 
 def explain_void_refusal(messages: list[str]) -> list[str]:
