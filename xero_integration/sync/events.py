@@ -127,11 +127,7 @@ def queue_cancellation(doc, method=None):
 	if not organisation:
 		return
 	if doc.doctype not in SETTLING_DOCTYPES:
-		# Advances allocated to it are freed first (an invoice with an allocation can't be voided).
-		for entry in links.linked_names(
-			organisation, "Payment Entry", links.allocation_object(doc.doctype, doc.name)
-		):
-			outbox.enqueue(organisation, "Overpayment", "upsert", "Payment Entry", entry)
+		free_settlements(organisation, doc)
 	for removal in removals_of(doc):
 		# A send that surely never reached Xero is withdrawn instead of creating the record there only to
 		# remove it. One that may have (unanswered, or being sent right now) is left to the removal, which
@@ -139,6 +135,20 @@ def queue_cancellation(doc, method=None):
 		maybe_sent = outbox.withdraw_unsent(organisation, *SEND_OF_REMOVAL[removal], doc.doctype, doc.name)
 		if maybe_sent or links.links_of(organisation, doc.doctype, doc.name, REMOVED_LINKS[removal]):
 			outbox.enqueue(organisation, *removal, doc.doctype, doc.name)
+
+
+def free_settlements(organisation: str, invoice) -> None:
+	"""What settles an invoice being cancelled is taken off it in Xero first: Xero voids no invoice with
+	payments or allocations on it. ERPNext unlinks them itself (it cancels no invoice with payments
+	otherwise): a Payment Entry's money is then an advance, an overpayment in Xero; a journal's payment
+	is removed (queue_cancellation runs after ERPNext's unlinking; the drain reads them after commit)."""
+	entries = links.linked_names(
+		organisation, "Payment Entry", links.allocation_object(invoice.doctype, invoice.name)
+	) | links.paying_documents(organisation, "Payment Entry", invoice.doctype, invoice.name)
+	for entry in entries:
+		outbox.enqueue(organisation, "Overpayment", "upsert", "Payment Entry", entry)
+	for journal in links.paying_documents(organisation, "Journal Entry", invoice.doctype, invoice.name):
+		outbox.enqueue(organisation, "Payment", "delete", "Journal Entry", journal)
 
 
 # What each removal takes away: the document's links whose Xero object starts so.

@@ -16,6 +16,29 @@ def allocation_object(doctype: str, name: str) -> str:
 	return f"{ALLOCATION}:{doctype}:{name}"
 
 
+def paid_document(link: dict) -> tuple[str, str]:
+	"""(doctype, name) of what a payment link pays: its object is Payment:doctype:name, then the row or
+	deduction it is for, if any."""
+	_payment, doctype, name = link["xero_object"].split(":")[:3]
+	return doctype, name
+
+
+def paying_documents(organisation: str, doctype: str, paid_doctype: str, paid_name: str) -> set:
+	"""The documents of this doctype with a payment to this document standing in Xero."""
+	return set(
+		frappe.get_all(
+			"Xero Document Link",
+			filters={
+				"organisation": organisation,
+				"reference_doctype": doctype,
+				"xero_object": ("like", f"Payment:{paid_doctype}:{paid_name}%"),
+				"xero_status": ("!=", "DELETED"),
+			},
+			pluck="reference_name",
+		)
+	)
+
+
 def allocated_document(xero_object: str) -> tuple[str, str]:
 	"""(doctype, name) of the invoice an allocation link names."""
 	_allocation, doctype, name = xero_object.split(":", 2)

@@ -11,6 +11,7 @@ from xero_integration import api
 from xero_integration.sync import outbox, pull
 from xero_integration.sync.test_push import PushTestCase
 from xero_integration.testing import (
+	accounts_manager,
 	clerk,
 	make_advance,
 	make_customer,
@@ -43,7 +44,13 @@ class TestAdvances(PushTestCase):
 		return Decimal(str(frappe.db.get_value(invoice.doctype, invoice.name, "outstanding_amount")))
 
 	def as_clerk(self, action, *args):
-		frappe.set_user(clerk())
+		return self.as_user(clerk(), action, *args)
+
+	def as_accounts_manager(self, action, *args):
+		return self.as_user(accounts_manager(), action, *args)
+
+	def as_user(self, user, action, *args):
+		frappe.set_user(user)
 		try:
 			return action(*args)
 		finally:
@@ -166,6 +173,21 @@ class TestAdvances(PushTestCase):
 		self.assertFalse(
 			frappe.db.count("Xero Outbox", {"status": outbox.NEEDS_ATTENTION, "reference_name": invoice.name})
 		)
+
+	def test_cancelling_a_paid_invoice_turns_its_payment_into_an_overpayment_before_the_void(self):
+		customer = make_customer("Cancelled After Payment Customer")
+		invoice = make_sales_invoice(customer, lines=((1, 80),))
+		payment = make_payment(invoice)
+		self.drain()
+		self.assertEqual(self.xero_invoice(invoice.name)["Status"], "PAID")
+		# ERPNext unlinks the payment from the invoice it cancels: the money is the customer's advance.
+		self.as_accounts_manager(lambda: invoice.reload().cancel())
+		self.drain()
+		self.assertEqual(self.xero_invoice(invoice.name)["Status"], "VOIDED")
+		self.assertEqual(frappe.db.get_value("Payment Entry", payment.name, "unallocated_amount"), 80)
+		overpayment = self.overpayment_of(payment)
+		self.assertEqual((overpayment["Total"], overpayment["RemainingCredit"]), (80, 80))
+		self.assertFalse(frappe.db.count("Xero Outbox", {"status": outbox.NEEDS_ATTENTION}))
 
 	def test_preview_shows_the_overpayment_then_the_allocations_xero_should_have(self):
 		customer = make_customer("Previewed Deposit Customer")

@@ -17,6 +17,7 @@ from xero_integration.testing import (
 	ABBR,
 	COMPANY,
 	XeroTestCase,
+	accounts_manager,
 	bench_command,
 	clerk,
 	expense_account,
@@ -479,6 +480,27 @@ class TestOtherSettlements(PushTestCase):
 		self.drain()
 		self.assertEqual(self.payments_on(invoice), [("415", Decimal("200.00"), "DELETED")])
 		self.assertEqual(self.xero_invoice(invoice.name)["AmountDue"], 200)
+
+	def test_cancelling_a_written_off_invoice_removes_the_write_off_and_says_where_its_credit_went(self):
+		invoice = make_sales_invoice(make_customer("Written Off Then Cancelled Customer"), lines=((1, 40),))
+		self.drain()
+		journal = write_off(invoice, 40, self.bad_debts)
+		self.drain()
+		frappe.set_user(accounts_manager())
+		invoice.reload().cancel()
+		frappe.set_user("Administrator")
+		self.drain()
+		self.assertEqual(self.xero_invoice(invoice.name)["Status"], "VOIDED")
+		self.assertEqual(self.payments_on(invoice), [("415", Decimal("40.00"), "DELETED")])
+		# ERPNext keeps the journal's credit on the customer's account, which Xero has nowhere: said so.
+		row = frappe.db.get_value(
+			"Xero Outbox",
+			{"reference_name": journal.name, "operation": "delete"},
+			["status", "last_error"],
+			as_dict=True,
+		)
+		self.assertEqual(row.status, outbox.NEEDS_ATTENTION)
+		self.assertIn(f"cancel {journal.name}", row.last_error)
 
 	def test_a_write_off_to_an_account_xero_pays_nothing_from_waits_with_its_reason(self):
 		invoice = make_sales_invoice(make_customer("Unpayable Write Off Customer"), lines=((1, 30),))

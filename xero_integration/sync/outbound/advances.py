@@ -107,7 +107,10 @@ class AdvancesOut(Outbound):
 			for ref in doc.references
 			if to_decimal(ref.allocated_amount) and ref.reference_doctype in parties.INVOICE_DOCTYPES
 		}
-		return all(base_object(link) in settled for link in self.live_payment_links(doc))
+		return all(
+			"Payment:{}:{}".format(*links.paid_document(link)) in settled
+			for link in self.live_payment_links(doc)
+		)
 
 	def live_payment_links(self, doc) -> list[dict]:
 		return [
@@ -335,11 +338,6 @@ class AdvancesOut(Outbound):
 			overpayment_id,
 			_("Allocations removed and the overpayment refunded in Xero: the advance is taken back."),
 		)
-
-
-def base_object(link: dict) -> str:
-	"""A payment's object without the deduction it is for: the reference it pays."""
-	return ":".join(link["xero_object"].split(":")[:3])
 
 
 def describe(doc, wanted: dict) -> str:

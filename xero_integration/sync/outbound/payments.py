@@ -16,7 +16,7 @@ from xero_integration.core.errors import XeroNotFound, XeroValidationError
 from xero_integration.core.mapping import content_hash
 from xero_integration.core.mapping.context import MappingError
 from xero_integration.core.mapping.payment import payment_object, payment_payloads
-from xero_integration.core.mapping.settlement import settlements
+from xero_integration.core.mapping.settlement import journal_rows, settlements
 from xero_integration.core.where import equals
 from xero_integration.sync import events, links, outbox
 from xero_integration.sync.outbound.base import Outbound, Work
@@ -187,11 +187,8 @@ class PaymentsOut(Outbound):
 				if not self.absorb_open_sends(work, self.adopt_payments_of):
 					continue
 				failures, gone = [], 0
-				for link in links.links_of(
-					self.organisation, row["reference_doctype"], row["reference_name"], "Payment:"
-				):
-					if link["xero_status"] == "DELETED":
-						continue
+				removed = self.removed_payments(work)
+				for link in removed:
 					try:
 						self.client.call("delete_payment", link["xero_id"], {"Status": "DELETED"})
 					except XeroNotFound:
@@ -203,6 +200,12 @@ class PaymentsOut(Outbound):
 				if failures:
 					self.attention(work, failures)
 					continue
+				if work.doc is not None and work.doc.docstatus == 1:
+					if removed:
+						self.credit_left(work)
+					else:
+						self.finish(work, "Success", None, _("Nothing of it is left to remove from Xero."))
+					continue
 				links.show_on_document(row["reference_doctype"], row["reference_name"], None, "DELETED")
 				message = _("Payments removed from Xero.")
 				if gone:
@@ -210,6 +213,37 @@ class PaymentsOut(Outbound):
 						gone
 					)
 				self.finish(work, "Success", None, message)
+
+	def removed_payments(self, work: Work) -> list[dict]:
+		"""The payments a delete takes out of Xero: all of a cancelled document's; of a journal still
+		submitted, those to documents it no longer settles (ERPNext unlinked it from a cancelled invoice)."""
+		row = work.row
+		standing = [
+			link
+			for link in links.links_of(
+				self.organisation, row["reference_doctype"], row["reference_name"], "Payment:"
+			)
+			if link["xero_status"] != "DELETED"
+		]
+		if work.doc is None or work.doc.docstatus != 1 or work.doc.doctype != "Journal Entry":
+			return standing
+		settled = {(r.get("reference_type"), r.get("reference_name")) for r in journal_rows(work.doc)}
+		return [link for link in standing if links.paid_document(link) not in settled]
+
+	def credit_left(self, work: Work) -> None:
+		"""A journal whose invoice was cancelled: its payment is gone from Xero, so that the invoice could
+		be voided, but ERPNext keeps what it credited on the party's account. Only a person can say where
+		that belongs."""
+		self.attention(
+			work,
+			_(
+				"The invoice this journal settled was cancelled in ERPNext, so its payment was removed from "
+				"Xero (Xero voids no paid invoice). ERPNext keeps what the journal credited on the party's "
+				"account, which Xero does not have: cancel {0} if it was only for that invoice, or apply "
+				"the credit to another invoice (Payment Reconciliation) and book the same in Xero; then "
+				"press Retry here."
+			).format(work.doc.name),
+		)
 
 
 def explain_payment_refusal(messages: list[str]) -> list[str]:
