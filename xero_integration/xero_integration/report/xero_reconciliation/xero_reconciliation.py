@@ -152,7 +152,8 @@ def xero_date(day) -> str:
 
 def compare(doc, record: dict | None, organisation) -> dict:
 	total = abs(flt(doc.rounded_total or doc.grand_total, 2))
-	outstanding = abs(flt(doc.outstanding_amount, 2))
+	# A cancelled document owes nothing, whatever outstanding amount it kept from before its cancel.
+	outstanding = abs(flt(doc.outstanding_amount, 2)) if doc.docstatus == 1 else 0.0
 	row = {
 		"reference_doctype": doc.doctype,
 		"reference_name": doc.name,
@@ -305,7 +306,8 @@ def balance_rows(invoice_rows: list[dict]) -> list[dict]:
 	for row in invoice_rows:
 		balance = balances[(row["party_type"], row["party"], row.get("currency"))]
 		balance["erpnext_balance"] += row["signed"] * row.get("erpnext_outstanding", 0)
-		balance["xero_balance"] += row["signed"] * row.get("xero_amount_due", 0)
+		if row.get("xero_status") not in VOID_STATUSES:
+			balance["xero_balance"] += row["signed"] * row.get("xero_amount_due", 0)
 	rows = []
 	for (party_type, party, currency), balance in sorted(balances.items(), key=lambda item: str(item[0])):
 		erpnext, xero = flt(balance["erpnext_balance"], 2), flt(balance["xero_balance"], 2)
