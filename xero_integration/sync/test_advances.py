@@ -140,6 +140,18 @@ class TestAdvances(PushTestCase):
 		self.assertEqual((self.outstanding(bill), self.amount_due(bill)), (20, 20))
 		self.assertEqual(self.overpayment_of(advance)["RemainingCredit"], 0)
 
+	def test_an_invoice_that_allocates_advances_automatically_takes_the_deposit_in_xero(self):
+		customer = make_customer("Automatic Advance Customer")
+		deposit = make_advance("Customer", customer, 70)
+		self.drain()
+		invoice = make_sales_invoice(customer, lines=((1, 100),), submit=False)
+		invoice.allocate_advances_automatically = 1
+		invoice.save()
+		self.as_clerk(lambda: invoice.submit())
+		self.drain()
+		self.assertEqual((self.outstanding(invoice), self.amount_due(invoice)), (30, 30))
+		self.assertEqual(self.overpayment_of(deposit)["RemainingCredit"], 0)
+
 	def test_unreconciling_a_plain_payment_turns_it_into_an_overpayment(self):
 		customer = make_customer("Unreconciled Customer")
 		invoice = make_sales_invoice(customer, lines=((1, 100),))
