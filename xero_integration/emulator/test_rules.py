@@ -382,3 +382,33 @@ def test_deleting_a_credit_note_allocation_reopens_the_invoice(xero, tenant_id):
 	)
 	after = xero.accounting.get_credit_note(tenant_id, credit_note.credit_note_id).credit_notes[0]
 	assert (after.status, after.remaining_credit, after.allocations) == ("AUTHORISED", Decimal("23.00"), [])
+
+
+def test_a_contact_is_a_customer_by_receivable_documents_and_a_supplier_by_payable_ones(xero, tenant_id):
+	def roles(contact_id) -> tuple[bool, bool]:
+		contact = xero.accounting.get_contact(tenant_id, contact_id).contacts[0]
+		return contact.is_customer, contact.is_supplier
+
+	def credit_note(type_: str, contact_id: str) -> CreditNote:
+		return CreditNote(
+			type=type_,
+			contact=Contact(contact_id=contact_id),
+			date=date(2024, 3, 2),
+			status="AUTHORISED",
+			line_items=[
+				LineItem(
+					description="Credit", quantity=Decimal("1"), unit_amount=Decimal("5"), account_code="400"
+				)
+			],
+		)
+
+	customer = new_contact(xero, tenant_id, name="Credited Customer").contact_id
+	supplier = new_contact(xero, tenant_id, name="Credited Supplier").contact_id
+	xero.accounting.create_credit_notes(
+		tenant_id,
+		CreditNotes(
+			credit_notes=[credit_note("ACCRECCREDIT", customer), credit_note("ACCPAYCREDIT", supplier)]
+		),
+	)
+	assert roles(customer) == (True, False)
+	assert roles(supplier) == (False, True)

@@ -133,7 +133,9 @@ def queue_cancellation(doc, method=None):
 		# remove it. One that may have (unanswered, or being sent right now) is left to the removal, which
 		# looks it up in Xero and takes it over.
 		maybe_sent = outbox.withdraw_unsent(organisation, *SEND_OF_REMOVAL[removal], doc.doctype, doc.name)
-		if maybe_sent or links.links_of(organisation, doc.doctype, doc.name, REMOVED_LINKS[removal]):
+		if maybe_sent or any(
+			links.links_of(organisation, doc.doctype, doc.name, prefix) for prefix in REMOVED_LINKS[removal]
+		):
 			outbox.enqueue(organisation, *removal, doc.doctype, doc.name)
 
 
@@ -147,17 +149,19 @@ def free_settlements(organisation: str, invoice) -> None:
 	) | links.paying_documents(organisation, "Payment Entry", invoice.doctype, invoice.name)
 	for entry in entries:
 		outbox.enqueue(organisation, "Overpayment", "upsert", "Payment Entry", entry)
-	for journal in links.paying_documents(organisation, "Journal Entry", invoice.doctype, invoice.name):
+	for journal in links.paying_documents(
+		organisation, "Journal Entry", invoice.doctype, invoice.name
+	) | links.paying_documents(organisation, "Journal Entry", invoice.doctype, invoice.name, links.WRITE_OFF):
 		outbox.enqueue(organisation, "Payment", "delete", "Journal Entry", journal)
 
 
 # What each removal takes away: the document's links whose Xero object starts so.
 REMOVED_LINKS = {
-	("Payment", "delete"): "Payment:",
-	("Overpayment", "refund"): "Overpayment",
-	("CreditNote", "unallocate"): f"{links.ALLOCATION}:",
-	("CreditNote", "void"): "CreditNote",
-	("Invoice", "void"): "Invoice",
+	("Payment", "delete"): ("Payment:", f"{links.WRITE_OFF}:"),
+	("Overpayment", "refund"): ("Overpayment",),
+	("CreditNote", "unallocate"): (f"{links.ALLOCATION}:",),
+	("CreditNote", "void"): ("CreditNote",),
+	("Invoice", "void"): ("Invoice",),
 }
 
 

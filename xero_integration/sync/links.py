@@ -9,6 +9,8 @@ from xero_integration.core.parties import SYNCED_DOCTYPES
 # An advance (a Payment Entry) is a Xero Overpayment or Prepayment; what it settles of each invoice is an
 # allocation of it, linked per invoice; the Xero payment refunding it is its Refund.
 ALLOCATION, REFUND = "Allocation", "Refund"
+# A journal's write-off of an invoice as a credit note (where Xero takes no payment from its account).
+WRITE_OFF = "WriteOff"
 
 
 def allocation_object(doctype: str, name: str) -> str:
@@ -23,16 +25,19 @@ def paid_document(link: dict) -> tuple[str, str]:
 	return doctype, name
 
 
-def paying_documents(organisation: str, doctype: str, paid_doctype: str, paid_name: str) -> set:
-	"""The documents of this doctype with a payment to this document standing in Xero."""
+def paying_documents(
+	organisation: str, doctype: str, paid_doctype: str, paid_name: str, kind: str = "Payment"
+) -> set:
+	"""The documents of this doctype with a payment (or another kind of settlement, such as a write-off
+	credit note) of this document standing in Xero."""
 	return set(
 		frappe.get_all(
 			"Xero Document Link",
 			filters={
 				"organisation": organisation,
 				"reference_doctype": doctype,
-				"xero_object": ("like", f"Payment:{paid_doctype}:{paid_name}%"),
-				"xero_status": ("!=", "DELETED"),
+				"xero_object": ("like", f"{kind}:{paid_doctype}:{paid_name}%"),
+				"xero_status": ("not in", ("DELETED", "VOIDED")),
 			},
 			pluck="reference_name",
 		)

@@ -28,7 +28,8 @@ from xero_integration.testing import (
 from xero_integration.xero_integration.report.xero_reconciliation import xero_reconciliation
 
 SECOND_COMPANY, SECOND_ABBR = "Xero Second Company", "XSC"
-BAD_DEBTS = "Xero Bad Debts"
+BAD_DEBTS = "Xero Bad Debts"  # mapped to 415, an account Xero takes payments from
+UNPAYABLE = "Xero Write Off"  # mapped to 400, one it takes none from: write-offs are credit notes
 
 
 def euro_invoice(customer: str, hours: int):
@@ -62,7 +63,8 @@ class BooksTestCase(XeroTestCase):
 				tax_mappings=tax_mappings(abbr),
 				# 415 Bad Debts takes payments in Xero (the emulator's seed, as in Xero's demo company).
 				account_mappings=[
-					{"account": expense_account(BAD_DEBTS, company), "xero_account_code": "415"}
+					{"account": expense_account(BAD_DEBTS, company), "xero_account_code": "415"},
+					{"account": expense_account(UNPAYABLE, company), "xero_account_code": "400"},
 				],
 			)
 
@@ -290,7 +292,7 @@ class TestLedger(BooksTestCase):
 
 	def test_every_way_of_settling_leaves_the_books_equal_in_two_companies_and_currencies(self):
 		"""Payments in part and in full, in and out and in a foreign currency; returns and debit notes;
-		write-offs by journal; a payment with a deduction; advances allocated by Payment Reconciliation
+		write-offs by journal (as payments, and as credit notes); a payment with a deduction; advances allocated by Payment Reconciliation
 		and by a bill's advances table, and one unreconciled; a return applied to another invoice; a POS
 		invoice and a bill paid at once; cancelled invoices and bills. Then, per document, per party and
 		in the Xero Reconciliation report, ERPNext and Xero agree."""
@@ -328,7 +330,7 @@ class TestLedger(BooksTestCase):
 			make_sales_invoice(
 				customer, lines=((1 + i, 19.99),), tax_rate=15, debit_to=f"Debtors - {abbr}", **in_company
 			)
-			for i in range(9)
+			for i in range(10)
 		]
 		bills = [
 			make_purchase_invoice(
@@ -352,6 +354,7 @@ class TestLedger(BooksTestCase):
 		full_return.submit()
 		sales[3].reload().cancel()
 		write_off(sales[4].reload(), sales[4].outstanding_amount, f"{BAD_DEBTS} - {abbr}")
+		write_off(sales[9].reload(), 20, f"{UNPAYABLE} - {abbr}")  # a credit note in Xero
 		payment = make_payment(sales[5], submit=False)
 		payment.paid_amount = payment.received_amount = flt(payment.paid_amount - 5, 2)
 		payment.append(

@@ -11,7 +11,7 @@ from frappe.utils import flt
 from frappe.utils.background_jobs import get_queue
 
 from xero_integration.emulator import Faults
-from xero_integration.sync import connection, outbox, push
+from xero_integration.sync import connection, outbox, pull, push
 from xero_integration.sync.outbound import invoices as outbound_invoices
 from xero_integration.testing import (
 	ABBR,
@@ -241,10 +241,18 @@ class TestSalesFlow(PushTestCase):
 		customer = make_customer("Refused Void Customer")
 		invoice = make_sales_invoice(customer, lines=((1, 80),))
 		self.drain()
-		make_payment(invoice, 80)
-		self.drain()
-		# ERPNext unlinks the payment on cancel; Xero still holds it, so Xero refuses the void.
-		frappe.db.set_single_value("Accounts Settings", "unlink_payment_on_cancellation_of_invoice", 1)
+		# A bookkeeper records the payment in Xero; the invoice is cancelled in ERPNext before a pull
+		# brings that payment in, so Xero refuses the void.
+		self.xero.create_in_xero(
+			self.tenant,
+			"Payments",
+			{
+				"Invoice": {"InvoiceID": self.xero_invoice(invoice.name)["InvoiceID"]},
+				"Account": {"Code": "090"},
+				"Date": frappe.utils.nowdate(),
+				"Amount": 80,
+			},
+		)
 		invoice.reload().cancel()
 		self.drain()
 		row = frappe.get_all(
@@ -502,18 +510,61 @@ class TestOtherSettlements(PushTestCase):
 		self.assertEqual(row.status, outbox.NEEDS_ATTENTION)
 		self.assertIn(f"cancel {journal.name}", row.last_error)
 
-	def test_a_write_off_to_an_account_xero_pays_nothing_from_waits_with_its_reason(self):
-		invoice = make_sales_invoice(make_customer("Unpayable Write Off Customer"), lines=((1, 30),))
+	def test_a_write_off_from_an_account_xero_pays_nothing_from_is_a_credit_note_allocated_to_the_invoice(
+		self,
+	):
+		invoice = make_sales_invoice(make_customer("Credit Note Write Off Customer"), lines=((1, 30),))
 		self.drain()
+		frappe.set_user(clerk())
 		journal = write_off(invoice, 30, self.unpayable)
+		frappe.set_user("Administrator")
+		self.drain()
+		xero = self.xero_invoice(invoice.name)
+		self.assertEqual((xero["Status"], xero["AmountDue"]), ("PAID", 0))
+		self.assertEqual(self.payments_on(invoice), [])
+		note = self.write_off_note(journal, invoice)
+		self.assertEqual(
+			(note["Type"], note["Total"], note["RemainingCredit"], note["LineItems"][0]["AccountCode"]),
+			("ACCRECCREDIT", 30, 0, "400"),
+		)
+		# The pull leaves it alone: it is the journal's, not a return made in Xero.
+		counts = pull.pull_organisation(self.tenant)
+		frappe.db.commit()
+		self.assertEqual((counts.get("created", 0), counts.get("updated", 0)), (0, 0), counts)
+
+		frappe.set_user(clerk())
+		journal.reload().cancel()
+		frappe.set_user("Administrator")
+		self.drain()
+		self.assertEqual(self.write_off_note(journal, invoice)["Status"], "VOIDED")
+		self.assertEqual(self.xero_invoice(invoice.name)["AmountDue"], 30)
+
+	def write_off_note(self, journal, invoice) -> dict:
+		(note,) = [
+			c
+			for c in self.org().credit_notes.values()
+			if c.get("CreditNoteNumber") == f"{journal.name}-{invoice.name}"
+		]
+		return note
+
+	def test_a_deduction_to_an_account_xero_pays_nothing_from_waits_with_its_reason(self):
+		invoice = make_sales_invoice(make_customer("Unpayable Deduction Customer"), lines=((1, 30),))
+		self.drain()
+		payment = make_payment(invoice, submit=False)
+		payment.paid_amount = payment.received_amount = 25
+		payment.append(
+			"deductions", {"account": self.unpayable, "cost_center": f"Main - {ABBR}", "amount": 5}
+		)
+		payment.save()
+		payment.submit()
 		self.drain()
 		row = frappe.db.get_value(
-			"Xero Outbox", {"reference_name": journal.name}, ["status", "last_error"], as_dict=True
+			"Xero Outbox", {"reference_name": payment.name}, ["status", "last_error"], as_dict=True
 		)
 		self.assertEqual(row.status, outbox.NEEDS_ATTENTION)
 		self.assertIn("payments to it are not enabled", row.last_error)  # Xero's words
 		self.assertIn("Enable payments to this account", row.last_error)  # and what to do
-		self.assertEqual(self.xero_invoice(invoice.name)["AmountDue"], 30)  # nothing half-booked
+		self.assertEqual(self.xero_invoice(invoice.name)["AmountDue"], 5)  # the bank's part is paid
 
 	def test_a_payment_with_a_deduction_books_the_bank_part_and_the_deduction_in_xero(self):
 		invoice = make_sales_invoice(make_customer("Deduction Customer"), lines=((1, 100),))

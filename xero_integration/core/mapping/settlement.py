@@ -6,16 +6,25 @@ marked paid settles itself. A Journal Entry settles invoices from its other acco
 bad debt, a payment booked by journal). Each entry has the shape of a Payment Entry that
 payment.payment_payloads maps: payment_type, the paid_to (receive) or paid_from (pay) account, the
 party account's currency and rate, and the references it allocates to. Xero takes a payment from a bank
-account or an account with payments enabled; it refuses others, and the document waits with Xero's
-words for a person (enable payments to that account in Xero, or map it to one that has them).
+account or an account with payments enabled (takes_payments). A journal's write-off from any other
+account is a credit note of the amount, coded to that account, allocated to the invoice
+(write_off_credit_note); a Payment Entry's deduction from one waits with Xero's words for a person
+(enable payments to that account in Xero, or map it to one that has them).
 """
 
 from collections.abc import Mapping
 
-from xero_integration.core.mapping.context import MappingError
-from xero_integration.core.mapping.invoice import PURCHASE, SALES
-from xero_integration.core.mapping.payment import INVOICE_DIRECTION, PAY, RECEIVE
-from xero_integration.core.money import ZERO, money, to_decimal
+from xero_integration.core import parties
+from xero_integration.core.mapping.context import (
+	MappingContext,
+	MappingError,
+	Problems,
+	account_code,
+	check_currency,
+)
+from xero_integration.core.mapping.invoice import PURCHASE, SALES, xero_currency_rate
+from xero_integration.core.mapping.payment import INVOICE_DIRECTION, PAY, RECEIVE, party_side
+from xero_integration.core.money import ZERO, money, to_date_string, to_decimal
 
 
 def settlements(doc: Mapping) -> list[dict]:
@@ -120,6 +129,8 @@ def journal_settlements(je: Mapping) -> list[dict]:
 		entries.append(
 			{
 				"name": je.get("name"),
+				"party_type": row.get("party_type"),
+				"party": row.get("party"),
 				"payment_type": payment_type,
 				"posting_date": je.get("posting_date"),
 				"reference_no": je.get("cheque_no") or je.get("name"),
@@ -138,6 +149,59 @@ def journal_settlements(je: Mapping) -> list[dict]:
 			}
 		)
 	return entries
+
+
+def takes_payments(account: Mapping) -> bool:
+	"""Whether Xero pays an invoice from this account (a record of its Accounts list)."""
+	return account.get("Type") == "BANK" or bool(account.get("EnablePaymentsToAccount"))
+
+
+def write_off_number(entry: Mapping, reference: Mapping) -> str:
+	"""The number of the credit note a journal's write-off of one invoice is in Xero."""
+	return f"{entry.get('name')}-{reference.get('reference_name')}"
+
+
+def write_off_credit_note(
+	entry: Mapping, reference: Mapping, ctx: MappingContext, *, contact_id: str
+) -> dict:
+	"""A journal's write-off of one invoice (an entry of journal_settlements and its reference) as the Xero
+	credit note that settles it where Xero takes no payment from the account: one untaxed line of the
+	amount, coded to that account, in the invoice's currency at the journal's rate. It is allocated to
+	the invoice afterwards."""
+	problems = Problems()
+	doctype, invoice = reference.get("reference_doctype"), reference.get("reference_name")
+	account = entry.get("paid_to" if entry.get("payment_type") == RECEIVE else "paid_from")
+	code = account_code(ctx, account, problems, purpose="write-off")
+	currency, exchange_rate = party_side(entry)
+	check_currency(ctx, currency, problems)
+	payload = {
+		"Type": parties.of_invoice(doctype).xero_credit_note_type,
+		"Contact": {"ContactID": contact_id},
+		"Date": to_date_string(entry.get("posting_date")),
+		"Status": "AUTHORISED",
+		"CreditNoteNumber": write_off_number(entry, reference),
+		"LineAmountTypes": "NoTax",
+		"LineItems": [
+			{
+				"Description": f"Written off by Journal Entry {entry.get('name')}: {doctype} {invoice}",
+				"Quantity": 1,
+				"UnitAmount": money(reference.get("allocated_amount")),
+				"AccountCode": code,
+				"TaxType": ctx.no_tax_type,
+			}
+		],
+	}
+	if currency and currency != ctx.base_currency:
+		payload["CurrencyCode"] = currency
+		if exchange_rate in (ZERO, to_decimal(1)):
+			problems.add(
+				f"Journal Entry {entry.get('name')} is in {currency} with exchange rate {exchange_rate}; "
+				"set the real rate."
+			)
+		else:
+			payload["CurrencyRate"] = xero_currency_rate(exchange_rate)
+	problems.raise_if_any()
+	return payload
 
 
 def settled_by(row: Mapping):

@@ -9,6 +9,8 @@ from xero_integration.core.mapping.settlement import (
 	paid_at_once,
 	return_applied,
 	settlements,
+	takes_payments,
+	write_off_credit_note,
 )
 from xero_integration.core.mapping.test_invoice import CTX
 from xero_integration.core.mapping.test_payment import ACCOUNTS, PAY_CTX, XERO_IDS, receipt
@@ -52,6 +54,79 @@ def test_a_deduction_larger_than_the_last_invoice_takes_from_the_one_before():
 		("inv-1", "420", D("10.00")),
 		("inv-2", "420", D("50.00")),
 	]
+
+
+def write_off_journal(currency="NZD", rate=1.0) -> dict:
+	return {
+		"doctype": "Journal Entry",
+		"name": "JV-1",
+		"posting_date": "2024-06-05",
+		"accounts": [
+			{
+				"name": "r1",
+				"account": "Write Off - TC",
+				"debit_in_account_currency": 200.0,
+				"credit_in_account_currency": 0,
+			},
+			{
+				"name": "r2",
+				"account": "Debtors - TC",
+				"party_type": "Customer",
+				"party": "Acme",
+				"account_currency": currency,
+				"exchange_rate": rate,
+				"credit_in_account_currency": 200.0,
+				"debit_in_account_currency": 0,
+				"reference_type": "Sales Invoice",
+				"reference_name": "SINV-1",
+			},
+		],
+	}
+
+
+def test_xero_pays_invoices_from_bank_accounts_and_accounts_with_payments_enabled_only():
+	assert takes_payments({"Code": "090", "Type": "BANK"})
+	assert takes_payments({"Code": "415", "Type": "EXPENSE", "EnablePaymentsToAccount": True})
+	assert not takes_payments({"Code": "420", "Type": "EXPENSE", "EnablePaymentsToAccount": False})
+	assert not takes_payments({"Code": "400", "Type": "EXPENSE"})
+
+
+def test_a_write_off_from_an_account_xero_pays_nothing_from_is_an_untaxed_credit_note_of_the_amount():
+	((entry, reference),) = [
+		(entry, ref) for entry in journal_settlements(write_off_journal()) for ref in entry["references"]
+	]
+	note = write_off_credit_note(entry, reference, WRITE_OFF_CTX, contact_id="c-1")
+	assert note == {
+		"Type": "ACCRECCREDIT",
+		"Contact": {"ContactID": "c-1"},
+		"Date": "2024-06-05",
+		"Status": "AUTHORISED",
+		"CreditNoteNumber": "JV-1-SINV-1",
+		"LineAmountTypes": "NoTax",
+		"LineItems": [
+			{
+				"Description": "Written off by Journal Entry JV-1: Sales Invoice SINV-1",
+				"Quantity": 1,
+				"UnitAmount": D("200.00"),
+				"AccountCode": "420",
+				"TaxType": WRITE_OFF_CTX.no_tax_type,
+			}
+		],
+	}
+	assert (entry["party_type"], entry["party"]) == ("Customer", "Acme")
+
+
+def test_a_foreign_currency_write_off_credit_note_carries_the_journals_rate():
+	((entry, reference),) = [
+		(entry, ref)
+		for entry in journal_settlements(write_off_journal("USD", 1.6))
+		for ref in entry["references"]
+	]
+	note = write_off_credit_note(entry, reference, WRITE_OFF_CTX, contact_id="c-1")
+	assert (note["CurrencyCode"], note["CurrencyRate"]) == ("USD", D("0.625"))
+	with pytest.raises(MappingError, match="exchange rate 1"):
+		entry = journal_settlements(write_off_journal("USD", 1.0))[0]
+		write_off_credit_note(entry, entry["references"][0], WRITE_OFF_CTX, contact_id="c-1")
 
 
 def test_a_journal_writing_off_an_invoice_pays_it_from_the_write_off_account():

@@ -174,7 +174,9 @@ def _save_one(org: Organisation, kind: DocumentKind, data: dict, create_only: bo
 	document["UpdatedDateUTC"] = org.now()
 
 	contact = org.contacts[document["Contact"]["ContactID"]]
-	role = "IsCustomer" if document["Type"] in ("ACCREC", "ACCPAYCREDIT") else "IsSupplier"
+	# The spec: IsCustomer is set by accounts receivable documents, IsSupplier by accounts payable ones
+	# (a sales credit note is receivable: its contact is a customer, not a supplier).
+	role = "IsCustomer" if document["Type"] in ("ACCREC", "ACCRECCREDIT") else "IsSupplier"
 	if document["Status"] != "DRAFT" and not contact[role]:
 		contact[role] = True
 		contact["UpdatedDateUTC"] = document["UpdatedDateUTC"]

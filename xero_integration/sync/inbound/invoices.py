@@ -44,6 +44,9 @@ class TransactionsIn(Inbound):
 			return Outcome(xero_id, stamp, Result.SKIPPED)
 		found = self.links_of(kind, xero_id)
 		link = found[0] if found else None
+		if not link and links.linked_xero_ids(self.organisation, [xero_id]):
+			# What the app made in Xero for another document (a journal's write-off credit note) is its.
+			return Outcome(xero_id, stamp, Result.UNCHANGED)
 		if link and same_moment(link.xero_updated, stamp):
 			return Outcome(xero_id, stamp, Result.ECHO)
 		to_erpnext = invoice_to_erpnext if kind == "Invoice" else credit_note_to_erpnext

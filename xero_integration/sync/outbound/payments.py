@@ -1,10 +1,12 @@
 """What settles an invoice, to Xero Payments: a Payment Entry (one payment per invoice or return it
 settles, its deductions from their own accounts), an invoice paid at once (a POS Sales Invoice, one
 payment per mode of payment; a Purchase Invoice marked paid), a Journal Entry against invoices (a
-write-off, from its other account). Deleted in Xero when the document is cancelled (Xero payments can't
+write-off, from its other account; where Xero pays nothing from that account, a credit note allocated
+to each invoice: write_offs.py). Deleted in Xero when the document is cancelled (Xero payments can't
 be edited)."""
 
 from decimal import Decimal
+from functools import cached_property
 from typing import ClassVar
 
 import frappe
@@ -16,10 +18,11 @@ from xero_integration.core.errors import XeroNotFound, XeroValidationError
 from xero_integration.core.mapping import content_hash
 from xero_integration.core.mapping.context import MappingError
 from xero_integration.core.mapping.payment import payment_object, payment_payloads
-from xero_integration.core.mapping.settlement import journal_rows, settlements
+from xero_integration.core.mapping.settlement import journal_rows, settlements, takes_payments
 from xero_integration.core.where import equals
 from xero_integration.sync import events, links, outbox
-from xero_integration.sync.outbound.base import Outbound, Work
+from xero_integration.sync.outbound.base import Work
+from xero_integration.sync.outbound.write_offs import WriteOffCreditNotes
 
 
 def settling_entries(doc) -> list:
@@ -31,14 +34,14 @@ def settling_entries(doc) -> list:
 	]
 
 
-class PaymentsOut(Outbound):
+class PaymentsOut(WriteOffCreditNotes):
 	HANDLES: ClassVar[dict] = {
 		("Payment", "create"): "create_payments",
 		("Payment", "delete"): "delete_payments",
 	}
 
 	def create_payments(self, rows: list[dict]):
-		works, elements, objects = [], [], {}
+		works, elements, objects, write_offs = [], [], {}, []
 		for work in self.load(rows):
 			with self.isolated(work):
 				row, doc = work.row, work.doc
@@ -47,6 +50,9 @@ class PaymentsOut(Outbound):
 					continue
 				entries = settling_entries(doc)
 				targets = self.payment_targets(entries)
+				if doc.doctype == "Journal Entry" and not self.pays_from(entries):
+					write_offs.append((work, entries, targets))
+					continue
 				# A replayed request needs no look-up: Xero answers it with what it did the first time.
 				if row["uncertain"] and not self.replayable(row):
 					self.adopt_sent_payments(doc, entries, targets)
@@ -77,6 +83,7 @@ class PaymentsOut(Outbound):
 					content = f"{payment_object(ref)}:{work.hash}"
 					objects[(row["name"], content)] = payment_object(ref)
 					elements.append((work, content, payload))
+		self.write_off_by_credit_notes(write_offs)
 		if not elements:
 			return
 		requests, stale = self.requests("Payment-create", elements)
@@ -105,6 +112,26 @@ class PaymentsOut(Outbound):
 			if work.doc.doctype == "Payment Entry":  # an invoice's own Xero fields show the invoice
 				links.show_on_document(work.doc.doctype, work.doc.name, None, "AUTHORISED")
 			self.done(work, "Payment", None, "AUTHORISED")
+
+	def pays_from(self, entries: list) -> bool:
+		"""Whether Xero takes payments from the account these entries settle from (a journal has one):
+		a bank account or one with payments enabled, as Xero's chart of accounts says (read once a
+		drain). An account that is not mapped, or not in Xero, goes the payment way, to be refused with
+		Xero's words."""
+		if not entries:
+			return True
+		account = entries[0].get("paid_to" if entries[0].payment_type == "Receive" else "paid_from")
+		code = self.ctx.account_codes.get(account)
+		if not code:
+			return True
+		if code not in self.payment_accounts:
+			found = self.client.list_all("Account", where=equals("Code", code))
+			self.payment_accounts[code] = not found or takes_payments(found[0])
+		return self.payment_accounts[code]
+
+	@cached_property
+	def payment_accounts(self) -> dict[str, bool]:
+		return {}
 
 	def cancelled_payment(self, work: Work):
 		"""Cancelled while its send waited: never created in Xero now. What an unanswered send created
@@ -187,7 +214,9 @@ class PaymentsOut(Outbound):
 				if not self.absorb_open_sends(work, self.adopt_payments_of):
 					continue
 				failures, gone = [], 0
-				removed = self.removed_payments(work)
+				removed = self.removed_links(work, "Payment")
+				written_off = self.removed_links(work, links.WRITE_OFF)
+				failures.extend(self.undo_write_offs(written_off))
 				for link in removed:
 					try:
 						self.client.call("delete_payment", link["xero_id"], {"Status": "DELETED"})
@@ -201,7 +230,7 @@ class PaymentsOut(Outbound):
 					self.attention(work, failures)
 					continue
 				if work.doc is not None and work.doc.docstatus == 1:
-					if removed:
+					if removed or written_off:
 						self.credit_left(work)
 					else:
 						self.finish(work, "Success", None, _("Nothing of it is left to remove from Xero."))
@@ -214,16 +243,17 @@ class PaymentsOut(Outbound):
 					)
 				self.finish(work, "Success", None, message)
 
-	def removed_payments(self, work: Work) -> list[dict]:
-		"""The payments a delete takes out of Xero: all of a cancelled document's; of a journal still
-		submitted, those to documents it no longer settles (ERPNext unlinked it from a cancelled invoice)."""
+	def removed_links(self, work: Work, kind: str) -> list[dict]:
+		"""What a delete takes out of Xero, of this kind (its payments, its write-off credit notes): all
+		of a cancelled document's; of a journal still submitted, those for documents it no longer settles
+		(ERPNext unlinked it from a cancelled invoice)."""
 		row = work.row
 		standing = [
 			link
 			for link in links.links_of(
-				self.organisation, row["reference_doctype"], row["reference_name"], "Payment:"
+				self.organisation, row["reference_doctype"], row["reference_name"], f"{kind}:"
 			)
-			if link["xero_status"] != "DELETED"
+			if link["xero_status"] not in ("DELETED", "VOIDED")
 		]
 		if work.doc is None or work.doc.docstatus != 1 or work.doc.doctype != "Journal Entry":
 			return standing

@@ -58,6 +58,9 @@ def invoice_rows(filters) -> list[dict]:
 		rows.append(compare(doc, records.pop(xero_id, None) if xero_id else None, organisation))
 	for xero_id in unreadable(organisation.name, set(records)):
 		del records[xero_id]
+	# A journal's write-off credit note is the journal's, not a document only in Xero.
+	for link in links.documents_of_records(organisation.name, ("Journal Entry",), list(records)):
+		records.pop(link.xero_id, None)
 	rows.extend(
 		xero_only_row(record, organisation)
 		for record in records.values()
