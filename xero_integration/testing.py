@@ -365,6 +365,18 @@ def make_payment(invoice, amount=None, *, submit=True):
 	return payment
 
 
+def make_payment_with_deduction(invoice, deduction, account: str):
+	"""A payment of the whole invoice of which `deduction` is written off to `account` (a discount, bank
+	charges): the bank receives the rest."""
+	abbr = frappe.get_cached_value("Company", invoice.company, "abbr")
+	payment = make_payment(invoice, submit=False)
+	payment.paid_amount = payment.received_amount = flt(payment.paid_amount - deduction, 2)
+	payment.append("deductions", {"account": account, "cost_center": f"Main - {abbr}", "amount": deduction})
+	payment.save()
+	payment.submit()
+	return payment
+
+
 def make_sales_order(customer: str, rate: float):
 	order = frappe.get_doc(
 		{

@@ -15,6 +15,7 @@ from xero_integration.testing import (
 	make_advance,
 	make_customer,
 	make_payment,
+	make_payment_with_deduction,
 	make_purchase_invoice,
 	make_sales_invoice,
 	make_supplier,
@@ -355,14 +356,7 @@ class TestLedger(BooksTestCase):
 		sales[3].reload().cancel()
 		write_off(sales[4].reload(), sales[4].outstanding_amount, f"{BAD_DEBTS} - {abbr}")
 		write_off(sales[9].reload(), 20, f"{UNPAYABLE} - {abbr}")  # a credit note in Xero
-		payment = make_payment(sales[5], submit=False)
-		payment.paid_amount = payment.received_amount = flt(payment.paid_amount - 5, 2)
-		payment.append(
-			"deductions",
-			{"account": f"{BAD_DEBTS} - {abbr}", "cost_center": f"Main - {abbr}", "amount": 5},
-		)
-		payment.save()
-		payment.submit()
+		make_payment_with_deduction(sales[5], 5, f"{BAD_DEBTS} - {abbr}")
 		reconcile("Customer", customer, deposit.name, sales[6].name, company)  # 100 on 160.91
 		reconcile("Customer", customer, unreconciled.name, sales[7].name, company)
 		credit = make_sales_return(sales[8].name)  # one unit back, kept as credit, then applied to sales[0]

@@ -23,6 +23,7 @@ from xero_integration.testing import (
 	expense_account,
 	make_customer,
 	make_payment,
+	make_payment_with_deduction,
 	make_purchase_invoice,
 	make_sales_invoice,
 	make_supplier,
@@ -550,13 +551,7 @@ class TestOtherSettlements(PushTestCase):
 	def test_a_deduction_to_an_account_xero_pays_nothing_from_waits_with_its_reason(self):
 		invoice = make_sales_invoice(make_customer("Unpayable Deduction Customer"), lines=((1, 30),))
 		self.drain()
-		payment = make_payment(invoice, submit=False)
-		payment.paid_amount = payment.received_amount = 25
-		payment.append(
-			"deductions", {"account": self.unpayable, "cost_center": f"Main - {ABBR}", "amount": 5}
-		)
-		payment.save()
-		payment.submit()
+		payment = make_payment_with_deduction(invoice, 5, self.unpayable)
 		self.drain()
 		row = frappe.db.get_value(
 			"Xero Outbox", {"reference_name": payment.name}, ["status", "last_error"], as_dict=True
@@ -569,13 +564,7 @@ class TestOtherSettlements(PushTestCase):
 	def test_a_payment_with_a_deduction_books_the_bank_part_and_the_deduction_in_xero(self):
 		invoice = make_sales_invoice(make_customer("Deduction Customer"), lines=((1, 100),))
 		self.drain()
-		payment = make_payment(invoice, submit=False)
-		payment.paid_amount = payment.received_amount = 95
-		payment.append(
-			"deductions", {"account": self.bad_debts, "cost_center": f"Main - {ABBR}", "amount": 5}
-		)
-		payment.save()
-		payment.submit()
+		make_payment_with_deduction(invoice, 5, self.bad_debts)
 		self.drain()
 		self.assertEqual(
 			sorted(self.payments_on(invoice)),

@@ -130,32 +130,7 @@ def test_a_foreign_currency_write_off_credit_note_carries_the_journals_rate():
 
 
 def test_a_journal_writing_off_an_invoice_pays_it_from_the_write_off_account():
-	je = {
-		"doctype": "Journal Entry",
-		"name": "JV-1",
-		"posting_date": "2024-06-05",
-		"accounts": [
-			{
-				"name": "r1",
-				"account": "Write Off - TC",
-				"debit_in_account_currency": 200.0,
-				"credit_in_account_currency": 0,
-			},
-			{
-				"name": "r2",
-				"account": "Debtors - TC",
-				"party_type": "Customer",
-				"party": "Acme",
-				"account_currency": "NZD",
-				"exchange_rate": 1.0,
-				"credit_in_account_currency": 200.0,
-				"debit_in_account_currency": 0,
-				"reference_type": "Sales Invoice",
-				"reference_name": "SINV-1",
-			},
-		],
-	}
-	assert sent(journal_settlements(je)) == [("inv-1", "420", D("200.00"))]
+	assert sent(journal_settlements(write_off_journal())) == [("inv-1", "420", D("200.00"))]
 
 
 def test_erpnexts_exchange_gain_or_loss_journal_settles_nothing_in_xero():
