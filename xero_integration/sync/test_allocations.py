@@ -78,3 +78,31 @@ class TestReturnsApplied(PushTestCase):
 		self.drain()
 		self.assertEqual(self.credit_note(credit)["Status"], "VOIDED")
 		self.assertEqual((self.outstanding(invoice), self.amount_due(invoice)), (100, 100))
+
+	def test_a_return_xero_will_not_allocate_waits_with_xeros_words(self):
+		customer = make_customer("Paid Elsewhere Credit Customer")
+		returned = make_sales_invoice(customer, lines=((4, 25),))
+		other = make_sales_invoice(customer, lines=((1, 60),))
+		credit = self.credit_on_account(returned)
+		self.drain()
+		# The other invoice is paid in Xero meanwhile; ERPNext does not know yet.
+		self.xero.create_in_xero(
+			self.tenant,
+			"Payments",
+			{
+				"Invoice": {"InvoiceID": self.xero_invoice(other.name)["InvoiceID"]},
+				"Account": {"Code": "090"},
+				"Date": frappe.utils.nowdate(),
+				"Amount": 60,
+			},
+		)
+		reconcile("Customer", customer, credit.name, other.name)
+		journal = frappe.get_last_doc("Journal Entry", {"voucher_type": "Credit Note", "docstatus": 1})
+		self.drain()
+		row = frappe.db.get_value(
+			"Xero Outbox", {"reference_name": journal.name}, ["status", "last_error"], as_dict=True
+		)
+		self.assertEqual(row.status, "Needs Attention")
+		self.assertIn("Allocations can only be made", row.last_error)  # Xero's words, not a traceback
+		self.assertNotIn("unexpected", row.last_error)
+		self.assertEqual(Decimal(str(self.credit_note(credit)["RemainingCredit"])), 25)

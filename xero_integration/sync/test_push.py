@@ -10,6 +10,7 @@ import frappe
 from frappe.utils import flt
 from frappe.utils.background_jobs import get_queue
 
+from xero_integration import api
 from xero_integration.emulator import Faults
 from xero_integration.sync import connection, outbox, pull, push
 from xero_integration.sync.outbound import invoices as outbound_invoices
@@ -539,6 +540,38 @@ class TestOtherSettlements(PushTestCase):
 		self.drain()
 		self.assertEqual(self.write_off_note(journal, invoice)["Status"], "VOIDED")
 		self.assertEqual(self.xero_invoice(invoice.name)["AmountDue"], 30)
+
+	def test_a_write_off_credit_note_xero_would_not_allocate_is_allocated_on_retry_not_made_again(self):
+		invoice = make_sales_invoice(make_customer("Paid Meanwhile Write Off Customer"), lines=((1, 30),))
+		self.drain()
+		# Paid in Xero meanwhile: the write-off's credit note is made, its allocation refused.
+		paid = self.xero.create_in_xero(
+			self.tenant,
+			"Payments",
+			{
+				"Invoice": {"InvoiceID": self.xero_invoice(invoice.name)["InvoiceID"]},
+				"Account": {"Code": "090"},
+				"Date": frappe.utils.nowdate(),
+				"Amount": 30,
+			},
+		)
+		journal = write_off(invoice, 30, self.unpayable)
+		self.drain()
+		row = frappe.db.get_value(
+			"Xero Outbox", {"reference_name": journal.name}, ["name", "status"], as_dict=True
+		)
+		self.assertEqual(row.status, outbox.NEEDS_ATTENTION)
+		self.assertEqual(self.write_off_note(journal, invoice)["RemainingCredit"], 30)
+		# The bookkeeper removes the payment in Xero; a manager presses Retry.
+		self.xero.as_bookkeeper(
+			self.tenant, "POST", f"Payments/{paid['PaymentID']}", {"Payments": [{"Status": "DELETED"}]}
+		)
+		frappe.set_user(xero_manager())
+		api.retry([row.name])
+		frappe.set_user("Administrator")
+		self.drain()
+		self.assertEqual(self.write_off_note(journal, invoice)["RemainingCredit"], 0)  # one note, allocated
+		self.assertEqual(self.xero_invoice(invoice.name)["AmountDue"], 0)
 
 	def write_off_note(self, journal, invoice) -> dict:
 		(note,) = [

@@ -46,7 +46,6 @@ class AllocationsOut(Outbound):
 						"create_credit_note_allocation",
 						credit["xero_id"],
 						work.payload,
-						summarize_errors=False,
 						idempotency_key=batching.idempotency_key(
 							self.organisation, "allocate", [f"{work.row['name']}:{work.row['claimed_at']}"]
 						),

@@ -27,20 +27,27 @@ class WriteOffCreditNotes(Outbound):
 				self.write_off(work, entries, targets)
 
 	def write_off(self, work: Work, entries: list, targets: dict) -> None:
-		made = {link["xero_object"] for link in self.write_off_links(work)}
-		notes, missing = [], []
+		# A credit note made but not yet allocated (Xero refused the allocation) is AUTHORISED; allocated
+		# in full it is PAID, as Xero itself says.
+		made = {link["xero_object"]: link for link in self.write_off_links(work)}
+		notes, unallocated, missing = [], [], []
 		try:
 			for entry in entries:
 				contact = links.get_link(self.organisation, entry.party_type, entry.party, "Contact")
 				for reference in entry.references:
-					if write_off_object(reference) in made:
+					link = made.get(write_off_object(reference))
+					if link and link["xero_status"] == "PAID":
 						continue
 					invoice_id = targets.get((reference.reference_doctype, reference.reference_name))
 					if not contact or not invoice_id:
 						missing.append((reference.reference_doctype, reference.reference_name))
-						continue
-					payload = write_off_credit_note(entry, reference, self.ctx, contact_id=contact["xero_id"])
-					notes.append((entry, reference, invoice_id, payload))
+					elif link:
+						unallocated.append((link["xero_id"], entry, reference, invoice_id))
+					else:
+						payload = write_off_credit_note(
+							entry, reference, self.ctx, contact_id=contact["xero_id"]
+						)
+						notes.append((entry, reference, invoice_id, payload))
 		except MappingError as e:
 			self.attention(work, e.problems)
 			return
@@ -48,7 +55,7 @@ class WriteOffCreditNotes(Outbound):
 			self.missing_in_xero(work, missing)
 			return
 		if work.row["uncertain"] and not self.replayable(work.row):
-			notes = [note for note in notes if not self.adopt_write_off(work, *note)]
+			notes = [note for note in notes if not self.adopt_write_off(work, *note, unallocated)]
 		failures = []
 		if notes:
 			key = batching.idempotency_key(
@@ -58,11 +65,13 @@ class WriteOffCreditNotes(Outbound):
 				"CreditNote", [payload for *_note, payload in notes], idempotency_key=key
 			)
 			for (entry, reference, invoice_id, _payload), result in zip(notes, results, strict=True):
-				if not result.ok:
+				if result.ok:
+					self.save_write_off(work, reference, result.xero_id)
+					unallocated.append((result.xero_id, entry, reference, invoice_id))
+				else:
 					failures.extend(result.errors)
-					continue
-				self.save_write_off(work, reference, result.xero_id)
-				failures.extend(self.allocate_write_off(result.xero_id, entry, reference, invoice_id))
+		for credit_id, entry, reference, invoice_id in unallocated:
+			failures.extend(self.allocate_write_off(work, credit_id, entry, reference, invoice_id))
 		if failures:
 			self.attention(work, failures)
 			return
@@ -88,45 +97,40 @@ class WriteOffCreditNotes(Outbound):
 				).format(names),
 			)
 
-	def allocate_write_off(self, credit_id: str, entry, reference, invoice_id: str) -> list[str]:
+	def allocate_write_off(self, work: Work, credit_id: str, entry, reference, invoice_id: str) -> list[str]:
 		"""Allocates the credit note to its invoice; returns Xero's words if it refuses."""
 		try:
 			self.client.call(
 				"create_credit_note_allocation",
 				credit_id,
 				allocation_payload(reference.allocated_amount, invoice_id, entry.posting_date),
-				summarize_errors=False,
 			)
 		except XeroValidationError as e:
 			return e.messages
+		self.save_write_off(work, reference, credit_id, "PAID")
 		return []
 
-	def save_write_off(self, work: Work, reference, credit_id: str) -> None:
+	def save_write_off(self, work: Work, reference, credit_id: str, status: str = "AUTHORISED") -> None:
 		links.save_link(
-			self.organisation,
-			work.doc.doctype,
-			work.doc.name,
-			write_off_object(reference),
-			credit_id,
-			"AUTHORISED",
+			self.organisation, work.doc.doctype, work.doc.name, write_off_object(reference), credit_id, status
 		)
 
-	def adopt_write_off(self, work: Work, entry, reference, invoice_id: str, _payload) -> bool:
-		"""After an unanswered send: link the credit note Xero made (by its number), allocating it if that
-		was not done. Returns whether it was found."""
+	def adopt_write_off(self, work: Work, entry, reference, invoice_id: str, _payload, unallocated) -> bool:
+		"""After an unanswered send: link the credit note Xero made (found by its number), adding it to
+		unallocated unless it is allocated already. Returns whether it was found."""
 		number = write_off_number(entry, reference)
 		found = self.client.list_all("CreditNote", where=equals("CreditNoteNumber", number))
-		found = [note for note in found if note.get("Status") == "AUTHORISED"]
+		found = [note for note in found if note.get("Status") in ("AUTHORISED", "PAID")]
 		if not found or links.linked_xero_ids(self.organisation, [found[0]["CreditNoteID"]]):
 			return False
 		note = found[0]
-		self.save_write_off(work, reference, note["CreditNoteID"])
 		allocated = any(
 			(a.get("Invoice") or {}).get("InvoiceID", "").lower() == invoice_id.lower()
 			for a in note.get("Allocations") or []
 		)
+		self.save_write_off(work, reference, note["CreditNoteID"], "PAID" if allocated else "AUTHORISED")
 		if not allocated:
-			self.allocate_write_off(note["CreditNoteID"], entry, reference, invoice_id)
+			unallocated.append((note["CreditNoteID"], entry, reference, invoice_id))
 		return True
 
 	def write_off_links(self, work: Work) -> list[dict]:
