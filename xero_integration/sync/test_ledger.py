@@ -320,6 +320,10 @@ class TestLedger(BooksTestCase):
 					documents.append(foreign)
 					parties.append(("Customer", euro_customer))
 				self.assert_books_agree(tenant, documents, parties)
+				# The unreconciled deposit is the customer's credit, shown as such on both sides.
+				_columns, rows = xero_reconciliation.execute({"organisation": tenant, "view": "Balances"})
+				(row,) = [row for row in rows if row["party"] == customer]
+				self.assertEqual((row["erpnext_unallocated"], row["xero_unallocated"]), (30, 30))
 
 	def settle_every_way(self, company, abbr, currency, customer, supplier, run) -> list:
 		"""Invoices and bills of one company, each settled (or not) another way; returns them all."""

@@ -46,6 +46,8 @@ frappe.query_reports["Xero Reconciliation"] = {
 		erpnext_balance: "Balance",
 		xero_balance: "Balance",
 		difference: "Balance",
+		erpnext_unallocated: "Unallocated",
+		xero_unallocated: "Unallocated",
 	},
 
 	formatter(value, row, column, data, default_formatter) {

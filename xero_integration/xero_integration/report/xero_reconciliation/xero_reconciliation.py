@@ -5,7 +5,8 @@ Who runs it must be allowed to read the organisation's Company; the ERPNext side
 may read, and the Xero records of invoices they may not read are left out (not shown as only in Xero).
 
 Amounts compare in the document's currency; credit notes (ERPNext returns) compare as positive
-amounts, as Xero keeps them. Balances sum the period's documents on each side: what is still owed.
+amounts, as Xero keeps them. Balances sum the period's documents on each side: what is still owed; and
+the unallocated credit of each party (advances: unallocated.py) beside it.
 """
 
 from collections import defaultdict
@@ -21,6 +22,7 @@ from xero_integration.core.money import from_xero_date
 from xero_integration.core.objects import OBJECTS
 from xero_integration.core.parties import INVOICE_DOCTYPES
 from xero_integration.sync import connection, links
+from xero_integration.xero_integration.report.xero_reconciliation import unallocated
 
 VOID_STATUSES = ("VOIDED", "DELETED")
 OPEN_STATUSES = ("AUTHORISED", "SUBMITTED", "DRAFT")
@@ -38,7 +40,7 @@ def execute(filters=None):
 	filters.from_date = getdate(filters.from_date or add_months(filters.to_date, -1))
 	rows = invoice_rows(filters)
 	if filters.view == "Balances":
-		return balance_columns(), balance_rows(rows)
+		return balance_columns(), balance_rows(rows, unallocated_credit(filters, company))
 	return invoice_columns(), rows
 
 
@@ -304,16 +306,52 @@ def invoice_columns() -> list[dict]:
 # ---- balances --------------------------------------------------------------------------------------
 
 
-def balance_rows(invoice_rows: list[dict]) -> list[dict]:
-	balances = defaultdict(lambda: {"erpnext_balance": 0.0, "xero_balance": 0.0})
+def unallocated_credit(filters, company: str) -> dict[tuple, dict]:
+	"""(party_type, party, currency) -> {"erpnext_unallocated", "xero_unallocated"}; Xero's only for
+	parties the user may read."""
+	erpnext = unallocated.erpnext_unallocated(company, filters.from_date, filters.to_date)
+	xero = unallocated.xero_unallocated(
+		connection.client_for(filters.organisation), filters.organisation, filters.from_date, filters.to_date
+	)
+	readable = set(erpnext)
+	for party_type in unallocated.PARTY_TYPES:
+		names = [key[1] for key in xero if key[0] == party_type and key not in readable]
+		if names:
+			allowed = set(frappe.get_list(party_type, filters={"name": ("in", names)}, pluck="name"))
+			readable.update(key for key in xero if key[0] == party_type and key[1] in allowed)
+	return {
+		key: {"erpnext_unallocated": erpnext.get(key, 0.0), "xero_unallocated": xero.get(key, 0.0)}
+		for key in set(erpnext) | set(xero)
+		if key in readable
+	}
+
+
+def balance_rows(invoice_rows: list[dict], credit: dict[tuple, dict]) -> list[dict]:
+	balances = defaultdict(
+		lambda: {
+			"erpnext_balance": 0.0,
+			"xero_balance": 0.0,
+			"erpnext_unallocated": 0.0,
+			"xero_unallocated": 0.0,
+		}
+	)
 	for row in invoice_rows:
 		balance = balances[(row["party_type"], row["party"], row.get("currency"))]
 		balance["erpnext_balance"] += row["signed"] * row.get("erpnext_outstanding", 0)
 		if row.get("xero_status") not in VOID_STATUSES:
 			balance["xero_balance"] += row["signed"] * row.get("xero_amount_due", 0)
+	for key, amounts in credit.items():
+		balances[key].update(amounts)
 	rows = []
 	for (party_type, party, currency), balance in sorted(balances.items(), key=lambda item: str(item[0])):
 		erpnext, xero = flt(balance["erpnext_balance"], 2), flt(balance["xero_balance"], 2)
+		erpnext_credit, xero_credit = (
+			flt(balance["erpnext_unallocated"], 2),
+			flt(balance["xero_unallocated"], 2),
+		)
+		differences = [_("Balance")] if erpnext != xero else []
+		if erpnext_credit != xero_credit:
+			differences.append(_("Unallocated"))
 		rows.append(
 			{
 				"party_type": party_type,
@@ -322,7 +360,9 @@ def balance_rows(invoice_rows: list[dict]) -> list[dict]:
 				"erpnext_balance": erpnext,
 				"xero_balance": xero,
 				"difference": flt(erpnext - xero, 2),
-				"differences": _("Balance") if erpnext != xero else "",
+				"erpnext_unallocated": erpnext_credit,
+				"xero_unallocated": xero_credit,
+				"differences": ", ".join(differences),
 			}
 		)
 	return rows
@@ -355,5 +395,7 @@ def balance_columns() -> list[dict]:
 		{"fieldname": "erpnext_balance", "label": _("ERPNext Outstanding"), **currency},
 		{"fieldname": "xero_balance", "label": _("Xero Amount Due"), **currency},
 		{"fieldname": "difference", "label": _("Difference"), **currency},
+		{"fieldname": "erpnext_unallocated", "label": _("ERPNext Unallocated"), **currency},
+		{"fieldname": "xero_unallocated", "label": _("Xero Unallocated"), **currency},
 		{"fieldname": "differences", "label": _("Differences"), "fieldtype": "Data", "hidden": 1},
 	]
