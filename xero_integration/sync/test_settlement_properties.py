@@ -66,10 +66,10 @@ class Clerk:
 			account = f"{(BAD_DEBTS, UNPAYABLE)[index % 2]} - {self.abbr}"
 			self.settlements.append(write_off(invoice, part(open_amount, share), account))
 		elif action == "take a deposit":
-			deposit = make_advance("Customer", self.customer, amount, company=self.company)
-			self.deposits.append(deposit)
-			self.settlements.append(deposit)
-		elif action == "allocate a deposit" and open_amount > 0 and (deposits := self.unallocated()):
+			self.take_deposit(amount)
+		elif action == "allocate a deposit" and open_amount > 0:
+			# With no deposit left to allocate, the customer pays one first (so the step is never wasted).
+			deposits = self.unallocated() or [self.take_deposit(amount)]
 			reconcile("Customer", self.customer, pick(deposits, index).name, invoice.name, self.company)
 		elif action == "unreconcile" and (payments := self.paying_entries()):
 			unreconcile(pick(payments, index), invoice.name, self.company)
@@ -85,6 +85,12 @@ class Clerk:
 		else:
 			return False
 		return True
+
+	def take_deposit(self, amount: Decimal):
+		deposit = make_advance("Customer", self.customer, amount, company=self.company)
+		self.deposits.append(deposit)
+		self.settlements.append(deposit)
+		return deposit
 
 	def submitted(self, docs) -> list:
 		return [doc for doc in (d.reload() for d in docs) if doc.docstatus == 1]
