@@ -17,6 +17,7 @@ ACCOUNTS = (
 	("429", "General Expenses", "EXPENSE", "INPUT2", "EXPENSE", None, False),
 	("477", "Wages and Salaries", "EXPENSE", "NONE", "EXPENSE", None, False),
 	("610", "Accounts Receivable", "CURRENT", "NONE", "ASSET", "DEBTORS", False),
+	("630", "Inventory", "INVENTORY", "NONE", "ASSET", None, False),
 	("800", "Accounts Payable", "CURRLIAB", "NONE", "LIABILITY", "CREDITORS", False),
 	("820", "GST", "CURRLIAB", "NONE", "LIABILITY", "GST", False),
 	("860", "Rounding", "CURRLIAB", "NONE", "LIABILITY", "ROUNDING", False),
