@@ -1,5 +1,6 @@
-"""Advances took their place among the drain's stages, before the voids: work still waiting keeps the
-place of its kind of work in the new order."""
+"""The drain's stages were renumbered (advances, then returns' unallocations, took their place before the
+voids): work still waiting keeps the place of its kind of work in the new order. patches.txt runs it
+again after each such change."""
 
 import frappe
 
