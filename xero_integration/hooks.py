@@ -35,6 +35,7 @@ _SUBMITTABLE_EVENTS = {
 	"on_cancel": "xero_integration.sync.events.queue_cancellation",
 }
 doc_events = {
+	"Item": {"on_update": "xero_integration.sync.events.queue_item"},
 	"Customer": {"on_update": "xero_integration.sync.events.queue_party"},
 	"Supplier": {"on_update": "xero_integration.sync.events.queue_party"},
 	# They hold a party's email, phones and addresses.

@@ -116,7 +116,9 @@ PREPAYMENT = XeroObject(
 # The organisation's lists the mappings are made from (read, never written).
 ACCOUNT = XeroObject("Account", "Accounts", "AccountID", "get_accounts")
 TAX_RATE = XeroObject("TaxRate", "TaxRates", "TaxType", "get_tax_rates")
-ITEM = XeroObject("Item", "Items", "ItemID", "get_items", number_key="Code")
+ITEM = XeroObject(
+	"Item", "Items", "ItemID", "get_items", number_key="Code", send_method="update_or_create_items"
+)
 CURRENCY = XeroObject("Currency", "Currencies", "Code", "get_currencies")
 TRACKING_CATEGORY = XeroObject(
 	"TrackingCategory", "TrackingCategories", "TrackingCategoryID", "get_tracking_categories"
@@ -161,6 +163,8 @@ STAGES = (
 	("Invoice", "void"),
 	("Payment", "create"),
 	("CreditNote", "allocate"),
+	# Items last: no document names them yet (new stages go at the end, so waiting rows keep theirs).
+	("Item", "upsert"),
 )
 STAGE_ORDER = {stage: position for position, stage in enumerate(STAGES)}
 # Outbox work that creates the record in Xero, and the work that takes it away again.

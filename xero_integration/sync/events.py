@@ -17,6 +17,7 @@ DIRECTION_FIELD = {
 	**{side.invoice: side.sync_setting for side in parties.SIDES},
 	"Payment Entry": "sync_payments",
 	"Journal Entry": "sync_payments",
+	"Item": "sync_items",
 }
 PUSH_DIRECTIONS = ("Both", "ERPNext to Xero")
 # Documents that are only sent to Xero as the payments they make.
@@ -32,6 +33,14 @@ def came_from_xero(doc) -> bool:
 	# Documents the pull writes carry this flag: pushing them back would echo Xero's own change. ERPNext's
 	# tools the pull runs (reconciling an advance) save documents of their own: the flag is then global.
 	return bool(doc.flags.get("from_xero") or frappe.flags.get("from_xero"))
+
+
+def queue_item(doc, method=None):
+	"""An Item saved: to every connected organisation's price list (items belong to no Company)."""
+	if came_from_xero(doc) or not pushes("Item"):
+		return
+	for organisation in connection.connected_organisations(linked=True):
+		outbox.enqueue(organisation, "Item", "upsert", doc.doctype, doc.name)
 
 
 def queue_party(doc, method=None):

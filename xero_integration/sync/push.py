@@ -17,10 +17,11 @@ from xero_integration.sync.outbound.advances import AdvancesOut
 from xero_integration.sync.outbound.allocations import AllocationsOut
 from xero_integration.sync.outbound.contacts import ContactsOut
 from xero_integration.sync.outbound.invoices import TransactionsOut
+from xero_integration.sync.outbound.items import ItemsOut
 from xero_integration.sync.outbound.payments import PaymentsOut
 
 
-class Pusher(ContactsOut, TransactionsOut, AllocationsOut, PaymentsOut, AdvancesOut):
+class Pusher(ContactsOut, TransactionsOut, AllocationsOut, PaymentsOut, AdvancesOut, ItemsOut):
 	"""One organisation's drain, doing every object family's work."""
 
 	HANDLES: ClassVar[dict] = {
@@ -29,6 +30,7 @@ class Pusher(ContactsOut, TransactionsOut, AllocationsOut, PaymentsOut, Advances
 		**AllocationsOut.HANDLES,
 		**PaymentsOut.HANDLES,
 		**AdvancesOut.HANDLES,
+		**ItemsOut.HANDLES,
 	}
 
 
