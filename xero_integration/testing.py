@@ -106,6 +106,19 @@ class EmulatedXero:
 	def create_many(self, tenant_id: str, collection: str, elements: list[dict]) -> list[dict]:
 		return self.as_bookkeeper(tenant_id, "PUT", collection, {collection: elements})[collection]
 
+	def pay_in_xero(self, tenant_id: str, invoice_id: str, amount, account_code: str = "090") -> dict:
+		"""A bookkeeper records a payment of the invoice in Xero (ERPNext hears of it only from a pull)."""
+		return self.create_in_xero(
+			tenant_id,
+			"Payments",
+			{
+				"Invoice": {"InvoiceID": invoice_id},
+				"Account": {"Code": account_code},
+				"Date": nowdate(),
+				"Amount": amount,
+			},
+		)
+
 	def as_bookkeeper(self, tenant_id: str, method: str, path: str, body: dict | None = None) -> dict:
 		"""One Accounting API request of someone working in Xero: a change the app did not make."""
 		token = self.emulator.issue_tokens(CLIENT_ID, [tenant_id])["access_token"]

@@ -86,16 +86,7 @@ class TestReturnsApplied(PushTestCase):
 		credit = self.credit_on_account(returned)
 		self.drain()
 		# The other invoice is paid in Xero meanwhile; ERPNext does not know yet.
-		self.xero.create_in_xero(
-			self.tenant,
-			"Payments",
-			{
-				"Invoice": {"InvoiceID": self.xero_invoice(other.name)["InvoiceID"]},
-				"Account": {"Code": "090"},
-				"Date": frappe.utils.nowdate(),
-				"Amount": 60,
-			},
-		)
+		self.xero.pay_in_xero(self.tenant, self.xero_invoice(other.name)["InvoiceID"], 60)
 		reconcile("Customer", customer, credit.name, other.name)
 		journal = frappe.get_last_doc("Journal Entry", {"voucher_type": "Credit Note", "docstatus": 1})
 		self.drain()

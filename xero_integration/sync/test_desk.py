@@ -57,18 +57,6 @@ class DeskTestCase(PushTestCase):
 			{"Invoices": [{"InvoiceID": invoice_id, **changes}]},
 		)
 
-	def pay_in_xero(self, invoice_id: str, amount: float):
-		self.xero.create_in_xero(
-			self.tenant,
-			"Payments",
-			{
-				"Invoice": {"InvoiceID": invoice_id},
-				"Account": {"Code": "090"},
-				"Amount": amount,
-				"Date": nowdate(),
-			},
-		)
-
 
 class TestRoles(DeskTestCase):
 	def test_an_accounts_user_reads_logs_but_cannot_retry_preview_or_sync(self):
@@ -256,7 +244,7 @@ class TestReconciliation(DeskTestCase):
 		self.assertEqual(row["differences"], "")
 		self.assertEqual(row["erpnext_total"], row["xero_total"])
 
-		self.pay_in_xero(row["xero_id"], row["xero_total"])
+		self.xero.pay_in_xero(self.tenant, row["xero_id"], row["xero_total"])
 		(row,) = [r for r in self.run_report() if r.get("reference_name") == invoice.name]
 		self.assertEqual(row["differences"], "Status, Amount Due")
 		self.assertEqual(row["xero_amount_due"], 0)

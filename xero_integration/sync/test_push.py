@@ -245,16 +245,7 @@ class TestSalesFlow(PushTestCase):
 		self.drain()
 		# A bookkeeper records the payment in Xero; the invoice is cancelled in ERPNext before a pull
 		# brings that payment in, so Xero refuses the void.
-		self.xero.create_in_xero(
-			self.tenant,
-			"Payments",
-			{
-				"Invoice": {"InvoiceID": self.xero_invoice(invoice.name)["InvoiceID"]},
-				"Account": {"Code": "090"},
-				"Date": frappe.utils.nowdate(),
-				"Amount": 80,
-			},
-		)
+		self.xero.pay_in_xero(self.tenant, self.xero_invoice(invoice.name)["InvoiceID"], 80)
 		invoice.reload().cancel()
 		self.drain()
 		row = frappe.get_all(
@@ -545,16 +536,7 @@ class TestOtherSettlements(PushTestCase):
 		invoice = make_sales_invoice(make_customer("Paid Meanwhile Write Off Customer"), lines=((1, 30),))
 		self.drain()
 		# Paid in Xero meanwhile: the write-off's credit note is made, its allocation refused.
-		paid = self.xero.create_in_xero(
-			self.tenant,
-			"Payments",
-			{
-				"Invoice": {"InvoiceID": self.xero_invoice(invoice.name)["InvoiceID"]},
-				"Account": {"Code": "090"},
-				"Date": frappe.utils.nowdate(),
-				"Amount": 30,
-			},
-		)
+		paid = self.xero.pay_in_xero(self.tenant, self.xero_invoice(invoice.name)["InvoiceID"], 30)
 		journal = write_off(invoice, 30, self.unpayable)
 		self.drain()
 		row = frappe.db.get_value(

@@ -22,6 +22,7 @@ from xero_integration.core.errors import (
 	XeroValidationError,
 )
 from xero_integration.core.mapping import content_hash
+from xero_integration.core.mapping.context import MappingError
 from xero_integration.core.objects import OBJECTS, SEND_OF_REMOVAL
 from xero_integration.core.pull import booked_hash
 from xero_integration.sync import connection, links, outbox
@@ -339,6 +340,27 @@ class Outbound:
 				count_attempt=False,
 				request_key=None,
 			)
+
+	def changed_upserts(self, rows: list[dict], kind: str, prepare) -> list[Work]:
+		"""The batch's upserts worth sending: each linked to its Xero record (if any), its payload prepared
+		by prepare(work) (a MappingError parks it), one unchanged since its last sync settled as skipped."""
+		works = []
+		for work in self.load(rows):
+			with self.isolated(work):
+				row = work.row
+				work.link = links.get_link(
+					self.organisation, row["reference_doctype"], row["reference_name"], kind
+				)
+				try:
+					prepare(work)
+				except MappingError as e:
+					self.attention(work, e.problems)
+					continue
+				if work.link and work.link["content_hash"] == work.hash:
+					self.skipped(work, _("Unchanged since the last sync: nothing sent."))
+					continue
+				works.append(work)
+		return works
 
 	def send(self, kind: str, works: list[Work], *, look_up_stale: bool):
 		"""Send the works' payloads, request by request, yielding (work, result) as each request is

@@ -8,8 +8,6 @@ import frappe
 from frappe import _
 
 from xero_integration.core.mapping.contact import contact_match, contact_payload, disambiguated_name
-from xero_integration.core.mapping.context import MappingError
-from xero_integration.sync import links
 from xero_integration.sync.outbound.base import Outbound, Work, payload_hash
 
 NAME_TAKEN = "already assigned to another contact"
@@ -19,22 +17,7 @@ class ContactsOut(Outbound):
 	HANDLES: ClassVar[dict] = {("Contact", "upsert"): "push_contacts"}
 
 	def push_contacts(self, rows: list[dict]):
-		works = []
-		for work in self.load(rows):
-			with self.isolated(work):
-				row = work.row
-				work.link = links.get_link(
-					self.organisation, row["reference_doctype"], row["reference_name"], "Contact"
-				)
-				try:
-					self.prepare_contact(work)
-				except MappingError as e:
-					self.attention(work, e.problems)
-					continue
-				if work.link and work.link["content_hash"] == work.hash:
-					self.skipped(work, _("Unchanged since the last sync: nothing sent."))
-					continue
-				works.append(work)
+		works = self.changed_upserts(rows, "Contact", self.prepare_contact)
 		clashes = self.send_contacts(works, retry_name_clash=True)
 		self.send_contacts(clashes, retry_name_clash=False)
 

@@ -8,9 +8,7 @@ from typing import ClassVar
 import frappe
 from frappe import _
 
-from xero_integration.core.mapping.context import MappingError
 from xero_integration.core.mapping.item import item_payload
-from xero_integration.sync import links
 from xero_integration.sync.outbound.base import Outbound, Work, payload_hash
 
 
@@ -18,19 +16,7 @@ class ItemsOut(Outbound):
 	HANDLES: ClassVar[dict] = {("Item", "upsert"): "push_items"}
 
 	def push_items(self, rows: list[dict]):
-		works = []
-		for work in self.load(rows):
-			with self.isolated(work):
-				work.link = links.get_link(self.organisation, "Item", work.doc.name, "Item")
-				try:
-					self.prepare_item(work)
-				except MappingError as e:
-					self.attention(work, e.problems)
-					continue
-				if work.link and work.link["content_hash"] == work.hash:
-					self.skipped(work, _("Unchanged since the last sync: nothing sent."))
-					continue
-				works.append(work)
+		works = self.changed_upserts(rows, "Item", self.prepare_item)
 		for work, result in self.send("Item", works, look_up_stale=False):
 			if result.ok:
 				self.done(work, "Item", result.xero_id, None, result.element)
