@@ -1,6 +1,7 @@
 """Tier 2 resilience suite: faults, a killed worker, an outage, the daily limit, a token race and bad
 input. Deterministic seeds; every test ends by checking that each document is in Xero exactly once."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -111,6 +112,25 @@ class TestFaults(ResilienceTestCase):
 			self.assertGreaterEqual(logged, row.attempts, row.reference_name)
 
 
+def descendants(pid: int) -> list[int]:
+	"""Every process below pid, read from /proc (children first found, then theirs)."""
+	found, frontier = [], [pid]
+	while frontier:
+		parent = frontier.pop()
+		for entry in os.listdir("/proc"):
+			if not entry.isdigit():
+				continue
+			try:
+				with open(f"/proc/{entry}/stat") as stat:
+					ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+			except (OSError, ValueError, IndexError):
+				continue
+			if ppid == parent:
+				found.append(int(entry))
+				frontier.append(int(entry))
+	return found
+
+
 class TestKilledWorker(ResilienceTestCase):
 	# A real `bench worker` in its own process group, killed with SIGKILL (work-horse included) while a
 	# batch is in flight: its rows stay Processing, and the next drain looks them up before resending.
@@ -128,7 +148,12 @@ class TestKilledWorker(ResilienceTestCase):
 		deadline = time.monotonic() + 300
 		while time.monotonic() < deadline and not self.org().invoices:
 			time.sleep(0.2)
-		os.killpg(worker.pid, signal.SIGKILL)
+		# rq's work-horse may leave the worker's process group (setsid): kill it by parentage as well.
+		for pid in (*descendants(worker.pid), worker.pid):
+			with contextlib.suppress(ProcessLookupError):
+				os.kill(pid, signal.SIGKILL)
+		with contextlib.suppress(ProcessLookupError):
+			os.killpg(worker.pid, signal.SIGKILL)
 		worker.wait()
 		self.emulator.faults = Faults()
 		frappe.db.commit()
